@@ -1,0 +1,8 @@
+"""NeuralTide: differentiable spiking neuron population networks on PyTorch."""
+
+from . import neurons, surrogate, units
+from ._params import ParamSpec
+
+__version__ = "0.1.0"
+
+__all__ = ["ParamSpec", "__version__", "neurons", "surrogate", "units"]

@@ -1,0 +1,1 @@
+"""Interactive components for NeuralTide (ipywidgets, Panel/HoloViews, matplotlib)."""
