@@ -71,9 +71,10 @@ class ParamSpec:
             return False
         if self.low is not None and (value <= self.low if self.low_open else value < self.low):
             return False
-        if self.high is not None and (value >= self.high if self.high_open else value > self.high):
-            return False
-        return True
+        return not (
+            self.high is not None
+            and (value >= self.high if self.high_open else value > self.high)
+        )
 
     def check(self, owner: str, value: float | Tensor) -> Tensor:
         """Return ``value`` as a float tensor, or raise ``ValueError`` naming the first

@@ -10,17 +10,17 @@ sharper) and two methods: :meth:`Surrogate.derivative` (what the backward pass u
 :meth:`Surrogate.primitive` (the smooth function it is the derivative of). ``x`` is always the
 distance to threshold, :math:`x = v - \vartheta`, in the model's voltage unit.
 
-==================  ======================================================  =================
-class               backward :math:`g(x)`                                   primitive
-==================  ======================================================  =================
-``Sigmoid``         :math:`\alpha\,\sigma(\alpha x)(1-\sigma(\alpha x))`    :math:`\sigma(\alpha x)`
-``FastSigmoid``     :math:`1/(1+\alpha|x|)^2`  (SuperSpike)                 :math:`x/(1+\alpha|x|)`
-``ATan``            :math:`\tfrac{\alpha}{2}/(1+(\tfrac{\pi}{2}\alpha x)^2)`  :math:`\tfrac12+\tfrac1\pi\arctan(\tfrac\pi2\alpha x)`
-``Gaussian``        :math:`\tfrac{\alpha}{\sqrt{2\pi}}e^{-(\alpha x)^2/2}`  :math:`\tfrac12(1+\mathrm{erf}(\alpha x/\sqrt2))`
-``Triangle``        :math:`\alpha\max(0, 1-\alpha|x|)`                      piecewise quadratic
-``StraightThrough`` :math:`\mathbb 1[|x| \le 1/\alpha]`                     :math:`\mathrm{clip}(x, \pm 1/\alpha)`
-``Custom``          any user function ``derivative(x, alpha)``              optional
-==================  ======================================================  =================
+* ``Sigmoid``: :math:`g = \alpha\,\sigma(\alpha x)(1-\sigma(\alpha x))`,
+  primitive :math:`\sigma(\alpha x)`.
+* ``FastSigmoid`` (SuperSpike): :math:`g = 1/(1+\alpha|x|)^2`, primitive :math:`x/(1+\alpha|x|)`.
+* ``ATan``: :math:`g = \tfrac{\alpha}{2}/(1+(\tfrac{\pi}{2}\alpha x)^2)`,
+  primitive :math:`\tfrac12+\tfrac1\pi\arctan(\tfrac\pi2\alpha x)`.
+* ``Gaussian``: :math:`g = \tfrac{\alpha}{\sqrt{2\pi}}e^{-(\alpha x)^2/2}`,
+  primitive :math:`\tfrac12(1+\mathrm{erf}(\alpha x/\sqrt2))`.
+* ``Triangle``: :math:`g = \alpha\max(0, 1-\alpha|x|)`, primitive piecewise quadratic.
+* ``StraightThrough``: :math:`g = \mathbb 1[|x| \le 1/\alpha]`,
+  primitive :math:`\mathrm{clip}(x, -1/\alpha, 1/\alpha)`.
+* ``Custom``: any user function ``fn(x, alpha)``, with an optional primitive.
 
 ``Sigmoid``, ``FastSigmoid`` and ``ATan`` use the same formulas and default sharpness as
 snnTorch (``surrogate.sigmoid(slope=25)``, ``fast_sigmoid(slope=25)``, ``atan(alpha=2)``), so

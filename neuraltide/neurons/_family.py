@@ -48,7 +48,7 @@ import torch
 from torch import Tensor
 
 from .._params import ParamSpec
-from ..surrogate import ATan, Surrogate, spike
+from ..surrogate import Surrogate, spike
 from ..units import _is_multiple, decay_from_tau
 from ._base import NeuronModel
 
@@ -161,8 +161,9 @@ _PHYSICAL = {
     for s in (
         ParamSpec("tau_mem", 10.0, "ms", "Membrane time constant.", 0.0, None, True,
                   typical=(1.0, 100.0)),
-        ParamSpec("tau_syn", 5.0, "ms", "Synaptic current time constant.", 0.0, None, True,
-                  typical=(0.5, 50.0)),
+        ParamSpec("tau_syn", 5.0, "ms",
+                  "Synaptic current time constant (0: the input current acts directly).",
+                  0.0, None, False, typical=(0.5, 50.0)),
         ParamSpec("tau_adapt", 200.0, "ms", "Time constant of threshold adaptation.", 0.0,
                   None, True, typical=(10.0, 2000.0)),
         ParamSpec("adapt", 2.0, "mV", "Threshold increase per spike.", 0.0,
@@ -291,14 +292,16 @@ class LIFFamily(NeuronModel):
         self, shape: torch.Size | tuple[int, ...], device: Any = None, dtype: Any = None
     ) -> LIFFamilyState:
         dtype = dtype or torch.get_default_dtype()
-        z = torch.zeros(shape, device=device, dtype=dtype)
-        v_rest = self.value("v_rest") if "v_rest" in self._specs else 0.0
-        v = z + torch.as_tensor(v_rest, dtype=dtype, device=device)
-        if v.shape != z.shape:
+        shape = tuple(shape)
+        n = len(self.shape)
+        if n and tuple(shape[len(shape) - n :]) != self.shape:
             raise ValueError(
-                f"{type(self).__name__}: input of one step has shape {tuple(shape)}, which "
-                f"does not match the per-neuron parameter shape {self.shape}."
+                f"{type(self).__name__}: input of one step has shape {shape}, which does not "
+                f"end in the per-neuron parameter shape {self.shape}."
             )
+        z = torch.zeros(shape, device=device, dtype=dtype)
+        v_rest = self.value("v_rest").detach() if "v_rest" in self._specs else 0.0
+        v = z + torch.as_tensor(v_rest, dtype=dtype, device=device)
         return LIFFamilyState(i=z, v=v.detach(), a=z, s=z, ref=z)
 
     def extra_repr(self) -> str:
