@@ -1,1 +1,8 @@
-"""Interactive components for NeuralTide (ipywidgets, Panel/HoloViews, matplotlib)."""
+"""Interactive components for NeuralTide (ipywidgets, Panel/HoloViews, matplotlib).
+
+Imported as ``neuraltide.widgets``; the core ``neuraltide`` never imports this package.
+"""
+
+from .sliders import NeuronTraceExplorer, ParameterSliders, slider_for
+
+__all__ = ["NeuronTraceExplorer", "ParameterSliders", "slider_for"]
