@@ -79,9 +79,16 @@ class ParamSpec:
     def check(self, owner: str, value: float | Tensor) -> Tensor:
         """Return ``value`` as a float tensor, or raise ``ValueError`` naming the first
         invalid element, the parameter, its valid range and unit."""
-        t = torch.as_tensor(value, dtype=torch.get_default_dtype()).detach()
         if isinstance(value, Tensor) and value.is_floating_point():
             t = value.detach().clone()
+        else:
+            try:
+                t = torch.as_tensor(value, dtype=torch.get_default_dtype())
+            except (TypeError, ValueError, RuntimeError):
+                raise ValueError(
+                    f"{owner}: {self.name} must be a number {self.constraint()} [{self.unit}], "
+                    f"got {value!r}."
+                ) from None
         for v in t.flatten().tolist():
             if not self.is_valid(v):
                 kind = " whole number" if self.integer else ""
@@ -129,14 +136,18 @@ class ParamSpec:
         return (below.square() + above.square()).sum()
 
 
-def check_finite_input(owner: str, x: Tensor, name: str = "input") -> None:
+def check_finite_input(
+    owner: str,
+    x: Tensor,
+    name: str = "input",
+    hint: str = "NaN/inf would spread into the neuron state.",
+) -> None:
     """Raise ``ValueError`` if ``x`` holds NaN or inf, before it can corrupt a state."""
     if not torch.isfinite(x).all():
         bad = (~torch.isfinite(x)).nonzero()[0].tolist()
         value = x[tuple(bad)].item()
         raise ValueError(
-            f"{owner}: {name} must be finite, got {value!r} at index {tuple(bad)}; "
-            "NaN/inf would spread into the neuron state."
+            f"{owner}: {name} must be finite, got {value!r} at index {tuple(bad)}; {hint}"
         )
 
 
