@@ -3,6 +3,6 @@
 Imported as ``neuraltide.widgets``; the core ``neuraltide`` never imports this package.
 """
 
-from .sliders import NeuronTraceExplorer, ParameterSliders, slider_for
+from .sliders import NeuronTraceExplorer, ParameterSliders, SurrogateExplorer, slider_for
 
-__all__ = ["NeuronTraceExplorer", "ParameterSliders", "slider_for"]
+__all__ = ["NeuronTraceExplorer", "ParameterSliders", "SurrogateExplorer", "slider_for"]

@@ -19,9 +19,11 @@ import torch
 from IPython.display import display
 
 from neuraltide import ParamSpec
+from neuraltide import surrogate as sg
 from neuraltide.neurons import NeuronModel
+from neuraltide.surrogate import Surrogate
 
-__all__ = ["NeuronTraceExplorer", "ParameterSliders", "slider_for"]
+__all__ = ["NeuronTraceExplorer", "ParameterSliders", "SurrogateExplorer", "slider_for"]
 
 
 def slider_for(spec: ParamSpec, value: float | None = None) -> W.ValueWidget:
@@ -144,6 +146,61 @@ class NeuronTraceExplorer:
         rate = float(s.sum()) / (self.duration - self.onset) * 1000.0
         self.readout.value = f"{int(s.sum())} spikes, {rate:.1f} spikes/s after onset"
         self.n_updates += 1
+        with self.out:
+            self.out.clear_output(wait=True)
+            display(self.fig)
+
+
+class SurrogateExplorer:
+    """Pick a surrogate and its sharpness; see its derivative and primitive redrawn.
+
+    Args:
+        surrogates: the classes to choose from (default: every built-in surrogate).
+        alpha: initial sharpness.
+        x_range: plotted range of :math:`x = v - \\vartheta`.
+    """
+
+    def __init__(
+        self,
+        surrogates: Sequence[type[Surrogate]] = (
+            sg.ATan, sg.Sigmoid, sg.FastSigmoid, sg.Gaussian, sg.Triangle, sg.StraightThrough,
+        ),
+        *,
+        alpha: float = 2.0,
+        x_range: tuple[float, float] = (-2.0, 2.0),
+    ) -> None:
+        self.kind = W.Dropdown(options=[(c.__name__, c) for c in surrogates],
+                               value=surrogates[0], description="surrogate")
+        self.alpha = W.FloatLogSlider(value=alpha, base=10, min=-1, max=2, step=0.02,
+                                      description="alpha", continuous_update=False)
+        self.out = W.Output()
+        self.x = torch.linspace(x_range[0], x_range[1], 401, dtype=torch.float64)
+        self.fig, (self.ax_d, self.ax_p) = plt.subplots(1, 2, figsize=(8, 3),
+                                                        layout="constrained")
+        plt.close(self.fig)
+        (self.line_d,) = self.ax_d.plot([], [])
+        (self.line_p,) = self.ax_p.plot([], [])
+        self.ax_d.set(xlabel="x = v - threshold", ylabel="surrogate derivative g(x)")
+        self.ax_p.set(xlabel="x = v - threshold", ylabel="primitive")
+        self.kind.observe(self._update, names="value")
+        self.alpha.observe(self._update, names="value")
+        self.widget = W.VBox([W.HBox([self.kind, self.alpha]), self.out])
+        self._update(None)
+
+    @property
+    def surrogate(self) -> Surrogate:
+        """The surrogate object the controls describe."""
+        return self.kind.value(alpha=self.alpha.value)
+
+    def _update(self, _change: Any) -> None:
+        s = self.surrogate
+        xs = self.x.numpy()
+        self.line_d.set_data(xs, s.derivative(self.x).numpy())
+        self.line_p.set_data(xs, s.primitive(self.x).numpy())
+        for ax in (self.ax_d, self.ax_p):
+            ax.relim()
+            ax.autoscale_view()
+        self.ax_d.set_title(repr(s))
         with self.out:
             self.out.clear_output(wait=True)
             display(self.fig)

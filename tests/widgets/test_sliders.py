@@ -45,3 +45,19 @@ def test_current_slider_changes_the_spike_count() -> None:
     assert explorer.readout.value.startswith("0 spikes")
     explorer.current.value = 4.0
     assert not explorer.readout.value.startswith("0 spikes")
+
+
+def test_surrogate_explorer_redraws_the_chosen_surrogate() -> None:
+    from neuraltide.widgets import SurrogateExplorer
+
+    from neuraltide import surrogate as sg
+
+    ex = SurrogateExplorer(alpha=2.0)
+    assert ex.surrogate == sg.ATan(alpha=2.0)
+    assert ex.line_d.get_ydata().max() == pytest.approx(1.0)  # ATan peaks at alpha / 2
+    ex.kind.value = sg.Gaussian
+    ex.alpha.value = 4.0
+    x = ex.x
+    assert ex.surrogate == sg.Gaussian(alpha=4.0)
+    assert torch.allclose(torch.as_tensor(ex.line_d.get_ydata()), sg.Gaussian(4.0).derivative(x))
+    assert torch.allclose(torch.as_tensor(ex.line_p.get_ydata()), sg.Gaussian(4.0).primitive(x))
