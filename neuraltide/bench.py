@@ -1,0 +1,122 @@
+"""Benchmarks against the peers, in one run: ``python -m neuraltide.bench``.
+
+Measures the wall time of a forward + backward pass through a LIF layer over ``T`` steps
+(time-major ``(T, batch, neurons)`` input, ATan surrogate, subtractive reset, same beta and
+threshold) for NeuralTide and for each peer that is installed (snnTorch now; Norse and
+SpikingJelly when present), on the same input, and prints a Markdown table with the ratio
+``peer time / NeuralTide time`` (> 1: NeuralTide is faster), the date and the machine.
+
+Before timing, each peer's spikes are compared with NeuralTide's; a row is only reported for a
+peer whose spikes are identical, so the table compares equal work.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+from collections.abc import Callable
+
+import torch
+from torch.utils import benchmark
+
+from .neurons import LIF, Reset
+from .surrogate import ATan
+
+__all__ = ["main", "run"]
+
+BETA, THRESHOLD = 0.9, 1.0
+
+
+def _neuraltide(T: int) -> Callable[[torch.Tensor], torch.Tensor]:
+    lif = LIF.dimensionless(beta=BETA, threshold=THRESHOLD, reset=Reset.SUBTRACT_AFTER_LEAK,
+                            surrogate=ATan(alpha=2.0))
+
+    def f(x: torch.Tensor) -> torch.Tensor:
+        return lif(x)[0]
+
+    return f
+
+
+def _snntorch(T: int) -> Callable[[torch.Tensor], torch.Tensor] | None:
+    try:
+        import snntorch
+        from snntorch import surrogate
+    except ImportError:
+        return None
+    leaky = snntorch.Leaky(beta=BETA, threshold=THRESHOLD, reset_mechanism="subtract",
+                           spike_grad=surrogate.atan(alpha=2.0))
+
+    def f(x: torch.Tensor) -> torch.Tensor:
+        mem = leaky.init_leaky()
+        out = []
+        for t in range(x.shape[0]):
+            spk, mem = leaky(x[t], mem)
+            out.append(spk)
+        return torch.stack(out)
+
+    return f
+
+
+PEERS = {"snnTorch": _snntorch}
+
+
+def _fwd_bwd(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> None:
+    x = x.detach().requires_grad_()
+    f(x).sum().backward()
+
+
+def run(sizes: list[tuple[int, int, int]], min_run_time: float = 1.0) -> list[dict]:
+    """Time every (T, batch, neurons) size; returns one row per size and peer."""
+    rows = []
+    for T, B, N in sizes:
+        x = torch.randn(T, B, N, generator=torch.Generator().manual_seed(0)) * 0.6 + 0.25
+        ours = _neuraltide(T)
+        t_ours = benchmark.Timer("f(x)", globals={"f": lambda x, o=ours: _fwd_bwd(o, x), "x": x}
+                                 ).blocked_autorange(min_run_time=min_run_time).median
+        for name, make in PEERS.items():
+            peer = make(T)
+            if peer is None:
+                continue
+            if not torch.equal(peer(x), ours(x)):
+                raise RuntimeError(f"bench: {name} and NeuralTide spikes differ at {(T, B, N)}")
+            t_peer = benchmark.Timer(
+                "f(x)", globals={"f": lambda x, p=peer: _fwd_bwd(p, x), "x": x}
+            ).blocked_autorange(min_run_time=min_run_time).median
+            rows.append(dict(size=(T, B, N), peer=name, ours_ms=1e3 * t_ours,
+                             peer_ms=1e3 * t_peer, ratio=t_peer / t_ours))
+    return rows
+
+
+def machine() -> str:
+    """One line describing where the numbers were taken."""
+    return (f"{platform.machine()} CPU, {os.cpu_count()} cores, torch {torch.__version__}, "
+            f"{torch.get_num_threads()} threads")
+
+
+def table(rows: list[dict]) -> str:
+    """Markdown table of :func:`run`'s rows."""
+    lines = [
+        f"Measured {datetime.date.today().isoformat()} on {machine()}.",
+        "",
+        "| T × batch × neurons | peer | NeuralTide [ms] | peer [ms] | peer / NeuralTide |",
+        "|---|---|---|---|---|",
+    ]
+    for r in rows:
+        T, B, N = r["size"]
+        lines.append(f"| {T} × {B} × {N} | {r['peer']} | {r['ours_ms']:.1f} | "
+                     f"{r['peer_ms']:.1f} | {r['ratio']:.2f} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="one small size, short timing")
+    args = parser.parse_args(argv)
+    sizes = [(100, 32, 256)] if args.quick else [(100, 32, 256), (500, 16, 1024)]
+    print(table(run(sizes, min_run_time=0.2 if args.quick else 1.0)))
+
+
+if __name__ == "__main__":
+    main()
