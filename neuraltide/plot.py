@@ -22,7 +22,7 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -34,7 +34,7 @@ from torch import Tensor
 from .neurons import Recording
 from .surrogate import Custom, Surrogate
 
-__all__ = ["fi_curve", "raster", "surrogates", "traces"]
+__all__ = ["fi_curve", "phase_plane", "raster", "surrogates", "traces"]
 
 ArrayLike = Tensor | np.ndarray | Sequence[float]
 
@@ -452,3 +452,85 @@ def surrogates(
     ax_p.set_ylabel(r"primitive $\sigma(x)$")
     ax_d.legend()
     return ax_d, ax_p
+
+
+# ---- phase plane ------------------------------------------------------------------------------
+def phase_plane(
+    field: Callable[[Tensor, Tensor], tuple[Tensor, Tensor]],
+    x_range: tuple[float, float],
+    y_range: tuple[float, float],
+    *,
+    trajectory: tuple[ArrayLike, ArrayLike] | None = None,
+    spikes: ArrayLike | None = None,
+    ax: Axes | None = None,
+    labels: tuple[str, str] = ("v [mV]", "u"),
+    grid: int = 41,
+) -> Axes:
+    r"""Phase plane of a two-variable model: flow, nullclines and a trajectory.
+
+    Draws the vector field as streamlines, the :math:`\dot x = 0` nullcline (red) and the
+    :math:`\dot y = 0` nullcline (blue), and optionally a trajectory whose discontinuous resets
+    (after each spike) are drawn as dashed jumps.
+
+    Args:
+        field: ``field(x, y) -> (dx/dt, dy/dt)`` on tensors of equal shape, e.g.
+            ``lambda v, u: izhikevich_derivatives(v, u, I, params)``.
+        x_range: ``(low, high)`` of the horizontal variable.
+        y_range: ``(low, high)`` of the vertical variable.
+        trajectory: ``(x(t), y(t))`` samples, each ``(T,)``.
+        spikes: ``(T,)`` 0/1; a spike at sample ``n`` means the step to sample ``n + 1``
+            starts with a reset, drawn as a dashed jump.
+        ax: axes to draw on (``None``: a new figure).
+        labels: axis labels.
+        grid: grid points per axis, >= 5.
+
+    Returns:
+        the Axes. ``ax.collections`` holds the nullcline contours (``ax.nullclines`` gives
+        them as ``(x_nullcline_set, y_nullcline_set)``).
+    """
+    owner = "phase_plane"
+    x0, x1 = (_scalar(owner, "x_range", v, "x unit") for v in x_range)
+    y0, y1 = (_scalar(owner, "y_range", v, "y unit") for v in y_range)
+    if not (x0 < x1 and y0 < y1):
+        raise ValueError(f"{owner}: ranges must be (low, high) with low < high, got "
+                         f"{x_range!r}, {y_range!r}.")
+    if isinstance(grid, bool) or not isinstance(grid, int) or grid < 5:
+        raise ValueError(f"{owner}: grid must be a whole number >= 5, got {grid!r}.")
+    ax = _axes(ax)
+    xs = torch.linspace(x0, x1, grid, dtype=torch.float64)
+    ys = torch.linspace(y0, y1, grid, dtype=torch.float64)
+    Y, X = torch.meshgrid(ys, xs, indexing="ij")
+    with torch.no_grad():
+        dX, dY = (torch.as_tensor(d, dtype=torch.float64).expand_as(X) for d in field(X, Y))
+    Xn, Yn, dXn, dYn = (a.numpy() for a in (X, Y, dX, dY))
+    ax.streamplot(Xn, Yn, dXn, dYn, color="0.75", density=1.0, linewidth=0.6, arrowsize=0.8)
+    cx = ax.contour(Xn, Yn, dXn, levels=[0.0], colors="tab:red", linewidths=1.5)
+    cy = ax.contour(Xn, Yn, dYn, levels=[0.0], colors="tab:blue", linewidths=1.5)
+    ax.nullclines = (cx, cy)  # type: ignore[attr-defined]
+    ax.plot([], [], color="tab:red", label=f"{labels[0].split()[0]}-nullcline")
+    ax.plot([], [], color="tab:blue", label=f"{labels[1].split()[0]}-nullcline")
+    if trajectory is not None:
+        tx = _array(owner, "trajectory x", trajectory[0])
+        ty = _array(owner, "trajectory y", trajectory[1])
+        if tx.shape != ty.shape or tx.ndim != 1:
+            raise ValueError(f"{owner}: trajectory must be two (T,) arrays, got shapes "
+                             f"{tx.shape} and {ty.shape}.")
+        cuts = []
+        if spikes is not None:
+            sp = _array(owner, "spikes", spikes)
+            if sp.shape != tx.shape:
+                raise ValueError(f"{owner}: spikes must have the trajectory's shape {tx.shape}, "
+                                 f"got {sp.shape}.")
+            cuts = [int(n) for n in np.flatnonzero(sp > 0) if n + 1 < len(tx)]
+        start = 0
+        for n in [*cuts, len(tx) - 1]:
+            ax.plot(tx[start : n + 1], ty[start : n + 1], color="k", lw=1.2)
+            start = n + 1
+        for n in cuts:
+            ax.plot(tx[n : n + 2], ty[n : n + 2], color="k", lw=0.8, ls="--")
+        if cuts:
+            ax.plot([], [], color="k", lw=0.8, ls="--", label="reset")
+        ax.plot([], [], color="k", lw=1.2, label="trajectory")
+    ax.set(xlim=(x0, x1), ylim=(y0, y1), xlabel=labels[0], ylabel=labels[1])
+    ax.legend(fontsize=8, loc="upper left")
+    return ax

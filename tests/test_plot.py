@@ -234,3 +234,35 @@ def test_surrogates_rejects_bad_input() -> None:
         plot.surrogates(ATan(), x_range=(1.0, -1.0))
     with pytest.raises(ValueError, match="num must be a whole number >= 2"):
         plot.surrogates(ATan(), num=1)
+
+
+def test_phase_plane_nullclines_are_where_the_flow_vanishes() -> None:
+    from neuraltide.neurons.izhikevich import Izhikevich, izhikevich_derivatives
+    from neuraltide.plot import phase_plane
+
+    neuron = Izhikevich.preset("RS", dt=0.1)
+    p = neuron.params()
+    current = 10.0
+    rec = neuron.run(torch.full((3000, 1), current), record=("v", "u"))
+    ax = phase_plane(lambda v, u: izhikevich_derivatives(v, u, torch.tensor(current), p),
+                     (-80.0, 30.0), (-20.0, 20.0), trajectory=(rec.traces["v"][:, 0],
+                     rec.traces["u"][:, 0]), spikes=rec.spikes[:, 0], grid=81)
+    cx, cy = ax.nullclines
+    v_pts = np.concatenate([path.vertices for path in cx.get_paths()])
+    u_pts = np.concatenate([path.vertices for path in cy.get_paths()])
+    assert len(v_pts) > 10 and len(u_pts) > 10
+    # v-nullcline: u = 0.04 v^2 + 5 v + 140 + I ; u-nullcline: u = b v
+    np.testing.assert_allclose(v_pts[:, 1], 0.04 * v_pts[:, 0] ** 2 + 5 * v_pts[:, 0] + 150.0,
+                               atol=0.5)
+    np.testing.assert_allclose(u_pts[:, 1], 0.2 * u_pts[:, 0], atol=1e-6)
+    dashed = [ln for ln in ax.get_lines() if ln.get_linestyle() == "--" and len(ln.get_xdata())]
+    assert len(dashed) == int(rec.spikes.sum()) > 3  # one reset jump per spike
+    for ln in dashed:  # each jump lands near the reset value c = -65 (after one step)
+        assert ln.get_xdata()[1] < -50.0
+
+
+def test_phase_plane_rejects_bad_ranges() -> None:
+    from neuraltide.plot import phase_plane
+
+    with pytest.raises(ValueError, match="low < high"):
+        phase_plane(lambda x, y: (x, y), (1.0, 0.0), (0.0, 1.0))
