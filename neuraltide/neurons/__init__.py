@@ -10,6 +10,24 @@ from ._family import (
     lif_family_step,
 )
 from .alif import AdaptiveLIF
+from .hh import (
+    HHParams,
+    HHState,
+    HodgkinHuxley,
+    hh_rates,
+    hh_relaxation,
+    hh_steady_state,
+    hh_step,
+)
+from .izhikevich import (
+    Izhikevich,
+    IzhikevichParams,
+    IzhikevichPreset,
+    IzhikevichScheme,
+    IzhikevichState,
+    izhikevich_derivatives,
+    izhikevich_step,
+)
 from .learnable import LearnableNeuron
 from .lif import LIF, SynapticLIF
 
@@ -17,6 +35,14 @@ __all__ = [
     "LIF",
     "AdaptiveLIF",
     "Form",
+    "HHParams",
+    "HHState",
+    "HodgkinHuxley",
+    "Izhikevich",
+    "IzhikevichParams",
+    "IzhikevichPreset",
+    "IzhikevichScheme",
+    "IzhikevichState",
     "LIFFamily",
     "LIFFamilyParams",
     "LIFFamilyState",
@@ -26,5 +52,11 @@ __all__ = [
     "Reset",
     "SynapticLIF",
     "detach_state",
+    "hh_rates",
+    "hh_relaxation",
+    "hh_steady_state",
+    "hh_step",
+    "izhikevich_derivatives",
+    "izhikevich_step",
     "lif_family_step",
 ]
