@@ -38,6 +38,8 @@ class ParamSpec:
         typical: the range a user usually explores (slider range; learned values outside it
             are penalised by the regulariser).
         integer: the value must be a whole number (e.g. a count of steps).
+        learnable: whether ``learn=`` may name it (False for values that set the shape of
+            the computation, such as a refractory period counted in steps).
     """
 
     name: str
@@ -50,6 +52,7 @@ class ParamSpec:
     high_open: bool = False
     typical: tuple[float, float] | None = None
     integer: bool = False
+    learnable: bool = True
 
     # ---- validation -------------------------------------------------------------------
     def constraint(self) -> str:

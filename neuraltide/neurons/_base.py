@@ -57,7 +57,7 @@ class NeuronModel(nn.Module, ABC):
     """Abstract neuron model: parameter metadata, validation, storage and the time scan.
 
     Subclasses declare ``State`` (a NamedTuple type), implement :meth:`params`,
-    :meth:`step_fn` and :meth:`initial_state`, and describe their parameters as
+    :meth:`step_fn` and :meth:`rest_state`, and describe their parameters as
     :class:`~neuraltide._params.ParamSpec` objects passed to :meth:`_init_params`.
     """
 
@@ -71,6 +71,7 @@ class NeuronModel(nn.Module, ABC):
         self.dt = float(dt)
         self._specs: dict[str, ParamSpec] = {}
         self._learned: tuple[str, ...] = ()
+        self.shape: tuple[int, ...] = ()
 
     # ---- parameters ----------------------------------------------------------------------
     def _init_params(
@@ -89,7 +90,7 @@ class NeuronModel(nn.Module, ABC):
                 f"{owner}: learn must be a tuple of parameter names, got the string {learn!r}; "
                 f"write learn=({learn!r},)."
             )
-        learnable = [s.name for s in specs if not s.integer]
+        learnable = [s.name for s in specs if s.learnable and not s.integer]
         for n in learn:
             if n not in learnable:
                 raise ValueError(
@@ -141,10 +142,11 @@ class NeuronModel(nn.Module, ABC):
 
         Add ``lam * model.regularizer()`` to the loss to keep extreme values away.
         """
-        total = torch.zeros(())
-        for n in self._learned:
-            total = total + self._specs[n].penalty(self.value(n))
-        return total
+        penalties = [self._specs[n].penalty(self.value(n)) for n in self._learned]
+        if not penalties:
+            ref = next(iter(self.buffers()), None)
+            return torch.zeros((), device=getattr(ref, "device", None))
+        return torch.stack(penalties).sum()
 
     # ---- dynamics ------------------------------------------------------------------------
     @abstractmethod
@@ -156,10 +158,21 @@ class NeuronModel(nn.Module, ABC):
         """Pure step: one ``dt`` from ``state`` under input ``x`` with parameters ``p``."""
 
     @abstractmethod
+    def rest_state(self, shape: tuple[int, ...], device: Any, dtype: torch.dtype) -> Any:
+        """The model's resting state, each tensor shaped ``shape`` (already checked)."""
+
     def initial_state(
         self, shape: torch.Size | tuple[int, ...], device: Any = None, dtype: Any = None
     ) -> Any:
-        """Resting state for inputs of one time step shaped ``shape``."""
+        """Resting state for inputs of one time step shaped ``shape`` (batch..., *neurons)."""
+        shape = tuple(shape)
+        k = len(self.shape)
+        if k and shape[len(shape) - k :] != self.shape:
+            raise ValueError(
+                f"{type(self).__name__}: input of one step has shape {shape}, which does not "
+                f"end in the per-neuron parameter shape {self.shape}."
+            )
+        return self.rest_state(shape, device, dtype or torch.get_default_dtype())
 
     def step(self, x: Tensor, state: Any = None) -> tuple[Tensor, Any]:
         """Advance one ``dt``: ``(spikes, new_state)``; ``x`` is one time step ``(batch...)``."""

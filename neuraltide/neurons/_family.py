@@ -175,7 +175,7 @@ _PHYSICAL = {
         ParamSpec("r_mem", 10.0, "MΩ", "Membrane resistance (input current in nA).", 0.0,
                   None, True, typical=(1.0, 500.0)),
         ParamSpec("t_ref", 2.0, "ms", "Absolute refractory period.", 0.0,
-                  typical=(0.0, 10.0)),
+                  typical=(0.0, 10.0), learnable=False),
     )
 }
 _DIMENSIONLESS = {
@@ -193,7 +193,7 @@ _DIMENSIONLESS = {
         ParamSpec("v_reset", 0.0, "1", "Membrane value after a spike (Reset.TO_VALUE).",
                   typical=(-1.0, 1.0)),
         ParamSpec("t_ref", 0, "steps", "Absolute refractory period.", 0.0, integer=True,
-                  typical=(0, 10)),
+                  typical=(0, 10), learnable=False),
     )
 }
 
@@ -237,6 +237,11 @@ class LIFFamily(NeuronModel):
         self.reset = reset
         self.detach_reset = bool(detach_reset)
         self.surrogate = surrogate
+        if "v_reset" in learn and reset is not Reset.TO_VALUE:
+            raise ValueError(
+                f"{owner}: learn names v_reset, which reset={reset} does not use; "
+                "use reset=Reset.TO_VALUE to learn the reset value."
+            )
         table = _PHYSICAL if form is Form.PHYSICAL else _DIMENSIONLESS
         names = self.PHYSICAL if form is Form.PHYSICAL else self.DIMENSIONLESS
         self._init_params([table[n] for n in names], values, learn, shape)
@@ -288,17 +293,9 @@ class LIFFamily(NeuronModel):
             detach_reset=self.detach_reset,
         )
 
-    def initial_state(
-        self, shape: torch.Size | tuple[int, ...], device: Any = None, dtype: Any = None
+    def rest_state(
+        self, shape: tuple[int, ...], device: Any, dtype: torch.dtype
     ) -> LIFFamilyState:
-        dtype = dtype or torch.get_default_dtype()
-        shape = tuple(shape)
-        n = len(self.shape)
-        if n and tuple(shape[len(shape) - n :]) != self.shape:
-            raise ValueError(
-                f"{type(self).__name__}: input of one step has shape {shape}, which does not "
-                f"end in the per-neuron parameter shape {self.shape}."
-            )
         z = torch.zeros(shape, device=device, dtype=dtype)
         v_rest = self.value("v_rest").detach() if "v_rest" in self._specs else 0.0
         v = z + torch.as_tensor(v_rest, dtype=dtype, device=device)

@@ -339,18 +339,10 @@ class HodgkinHuxley(NeuronModel):
             x, state, p, dt=self.dt, integrator=self.integrator, surrogate=self.surrogate
         )
 
-    def initial_state(
-        self, shape: torch.Size | tuple[int, ...], device: Any = None, dtype: Any = None
+    def rest_state(
+        self, shape: tuple[int, ...], device: Any, dtype: torch.dtype
     ) -> HHState:
         """Steady state of ``v_init`` for inputs of one step shaped ``shape``."""
-        dtype = dtype or torch.get_default_dtype()
-        shape = tuple(shape)
-        k = len(self.shape)
-        if k and tuple(shape[len(shape) - k :]) != self.shape:
-            raise ValueError(
-                f"{type(self).__name__}: input of one step has shape {shape}, which does not "
-                f"end in the per-neuron parameter shape {self.shape}."
-            )
         v = torch.full(shape, self.v_init, device=device, dtype=dtype)
         m, h, n = hh_steady_state(v)
         return HHState(v, m, h, n, torch.zeros_like(v))

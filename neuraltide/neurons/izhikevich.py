@@ -328,18 +328,10 @@ class Izhikevich(NeuronModel):
             detach_reset=self.detach_reset,
         )
 
-    def initial_state(
-        self, shape: torch.Size | tuple[int, ...], device: Any = None, dtype: Any = None
+    def rest_state(
+        self, shape: tuple[int, ...], device: Any, dtype: torch.dtype
     ) -> IzhikevichState:
         """Resting state (see the class docstring) for inputs of one step shaped ``shape``."""
-        dtype = dtype or torch.get_default_dtype()
-        shape = tuple(shape)
-        n = len(self.shape)
-        if n and tuple(shape[len(shape) - n :]) != self.shape:
-            raise ValueError(
-                f"{type(self).__name__}: input of one step has shape {shape}, which does not "
-                f"end in the per-neuron parameter shape {self.shape}."
-            )
         b = self.value("b").detach().to(device=device, dtype=dtype)
         disc = (5.0 - b) ** 2 - 4 * 0.04 * 140.0
         v_rest = torch.where(

@@ -347,6 +347,10 @@ def test_bad_parameters_name_parameter_value_and_range() -> None:
         LIF(reset="hard")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match=r"LIF: learn must name parameters among"):
         LIF(learn=("tau_syn",))
+    with pytest.raises(ValueError, match=r"LIF: learn names v_reset, which reset=Reset.SUBTRACT"):
+        LIF.dimensionless(learn=("v_reset",))
+    with pytest.raises(ValueError, match=r"LIF: learn must name parameters among"):
+        LIF(learn=("t_ref",))
     with pytest.raises(ValueError, match=r"learn must be a tuple of parameter names"):
         LIF(learn="tau_mem")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match=r"LIF: v_th must be finite \[mV\], got nan"):
