@@ -40,6 +40,7 @@ import torch
 from torch import Tensor
 
 from ._params import ParamSpec, check_finite_input
+from ._validate import check_option
 from .units import Hz
 
 __all__ = [
@@ -154,12 +155,6 @@ def _in_range(owner: str, name: str, x: Tensor, low: float, high: float, unit: s
             f"{owner}: {name} must be in [{low:g}, {high:g}] [{unit}], got {x[idx].item()!r} "
             f"at index {idx}."
         )
-
-
-def _enum(owner: str, name: str, value: object, cls: type[Enum]) -> None:
-    if not isinstance(value, cls):
-        options = ", ".join(f"{cls.__name__}.{m.name}" for m in cls)
-        raise ValueError(f"{owner}: {name} must be one of {options}, got {value!r}.")
 
 
 def _draw(p: Tensor, num_steps: int, generator: torch.Generator | None) -> Tensor:
@@ -311,7 +306,7 @@ def latency_times(
     """
     owner = "latency"
     num_steps = _steps(owner, num_steps)
-    _enum(owner, "form", form, LatencyForm)
+    check_option(owner, "form", form, LatencyForm)
     threshold = _scalar(owner, _LAT_THRESHOLD, threshold)
     first = _scalar(owner, _FIRST, first_spike_time)
     dt = _scalar(owner, _DT, dt)
@@ -470,9 +465,9 @@ def delta(
     """
     owner = "delta"
     threshold = _scalar(owner, _DELTA_THRESHOLD, threshold)
-    _enum(owner, "mode", mode, DeltaMode)
-    _enum(owner, "off", off, OffSpikes)
-    _enum(owner, "start", start, DeltaStart)
+    check_option(owner, "mode", mode, DeltaMode)
+    check_option(owner, "off", off, OffSpikes)
+    check_option(owner, "start", start, DeltaStart)
     if not isinstance(signal, Tensor) or signal.dim() < 1 or signal.shape[0] == 0:
         raise ValueError(
             f"{owner}: signal must be a tensor shaped (T, *shape) with T >= 1, "

@@ -59,6 +59,7 @@ __all__ = [
     "StraightThrough",
     "Surrogate",
     "Triangle",
+    "check",
     "from_name",
     "smooth",
     "spike",
@@ -246,6 +247,15 @@ class _SmoothFunction(torch.autograd.Function):
     def backward(ctx, grad_output: Tensor) -> tuple[Tensor, None]:  # type: ignore[override]
         (x,) = ctx.saved_tensors
         return grad_output * ctx.surrogate.derivative(x), None
+
+
+def check(owner: str, surrogate: object) -> None:
+    """Raise ``ValueError`` unless ``surrogate`` is a :class:`Surrogate` object."""
+    if not isinstance(surrogate, Surrogate):
+        raise ValueError(
+            f"{owner}: surrogate must be a Surrogate object such as ATan(), got {surrogate!r}; "
+            "neuraltide.surrogate.from_name() looks one up by name."
+        )
 
 
 def spike(x: Tensor, surrogate: Surrogate) -> Tensor:

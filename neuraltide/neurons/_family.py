@@ -48,7 +48,9 @@ import torch
 from torch import Tensor
 
 from .._params import ParamSpec
+from .._validate import check_option
 from ..surrogate import Surrogate, spike
+from ..surrogate import check as check_surrogate
 from ..units import _is_multiple, decay_from_tau
 from ._base import NeuronModel
 
@@ -222,26 +224,17 @@ class LIFFamily(NeuronModel):
             raise TypeError("LIFFamily is abstract: use LIF, SynapticLIF, AdaptiveLIF, ...")
         super().__init__(dt=dt)
         owner = type(self).__name__
-        for name, val, kind in (
-            ("reset", reset, Reset),
-            ("surrogate", surrogate, Surrogate),
-        ):
-            if not isinstance(val, kind):
-                choices = (
-                    ", ".join(f"{kind.__name__}.{m.name}" for m in kind)
-                    if issubclass(kind, Enum)
-                    else "a Surrogate object such as ATan()"
-                )
-                raise ValueError(f"{owner}: {name} must be one of {choices}, got {val!r}.")
-        self.form = form
-        self.reset = reset
-        self.detach_reset = bool(detach_reset)
-        self.surrogate = surrogate
+        check_option(owner, "reset", reset, Reset)
+        check_surrogate(owner, surrogate)
         if "v_reset" in learn and reset is not Reset.TO_VALUE:
             raise ValueError(
                 f"{owner}: learn names v_reset, which reset={reset} does not use; "
                 "use reset=Reset.TO_VALUE to learn the reset value."
             )
+        self.form = form
+        self.reset = reset
+        self.detach_reset = bool(detach_reset)
+        self.surrogate = surrogate
         table = _PHYSICAL if form is Form.PHYSICAL else _DIMENSIONLESS
         names = self.PHYSICAL if form is Form.PHYSICAL else self.DIMENSIONLESS
         self._init_params([table[n] for n in names], values, learn, shape)

@@ -69,8 +69,10 @@ import torch
 from torch import Tensor
 
 from .._params import ParamSpec
+from .._validate import check_option
 from ..integrate import Integrator, advance
 from ..surrogate import ATan, Surrogate, spike
+from ..surrogate import check as check_surrogate
 from ._base import NeuronModel
 
 __all__ = [
@@ -299,14 +301,8 @@ class HodgkinHuxley(NeuronModel):
     ) -> None:
         super().__init__(dt=dt)
         owner = type(self).__name__
-        if not isinstance(integrator, Integrator):
-            choices = ", ".join(f"Integrator.{m.name}" for m in Integrator)
-            raise ValueError(f"{owner}: integrator must be one of {choices}, got {integrator!r}.")
-        if not isinstance(surrogate, Surrogate):
-            raise ValueError(
-                f"{owner}: surrogate must be a Surrogate object such as ATan(), "
-                f"got {surrogate!r}."
-            )
+        check_option(owner, "integrator", integrator, Integrator)
+        check_surrogate(owner, surrogate)
         if not (isinstance(v_init, (int, float)) and -200.0 < v_init < 200.0):
             raise ValueError(f"{owner}: v_init must be in (-200, 200) [mV], got {v_init!r}.")
         self.integrator = integrator

@@ -60,8 +60,10 @@ import torch
 from torch import Tensor
 
 from .._params import ParamSpec
+from .._validate import check_option
 from ..integrate import rk4
 from ..surrogate import ATan, Surrogate, spike
+from ..surrogate import check as check_surrogate
 from ._base import NeuronModel
 
 __all__ = [
@@ -249,14 +251,8 @@ class Izhikevich(NeuronModel):
     ) -> None:
         super().__init__(dt=dt)
         owner = type(self).__name__
-        if not isinstance(scheme, IzhikevichScheme):
-            choices = ", ".join(f"IzhikevichScheme.{m.name}" for m in IzhikevichScheme)
-            raise ValueError(f"{owner}: scheme must be one of {choices}, got {scheme!r}.")
-        if not isinstance(surrogate, Surrogate):
-            raise ValueError(
-                f"{owner}: surrogate must be a Surrogate object such as ATan(), "
-                f"got {surrogate!r}."
-            )
+        check_option(owner, "scheme", scheme, IzhikevichScheme)
+        check_surrogate(owner, surrogate)
         self.scheme = scheme
         self.surrogate = surrogate
         self.detach_reset = bool(detach_reset)

@@ -37,6 +37,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .._params import check_finite_input
+from .._validate import check_option
 
 __all__ = [
     "Readout",
@@ -75,12 +76,6 @@ class Scope(Enum):
 
 
 # ---- checks ----------------------------------------------------------------------------------
-def _enum(owner: str, name: str, value: object, cls: type[Enum]) -> None:
-    if not isinstance(value, cls):
-        options = ", ".join(f"{cls.__name__}.{m.name}" for m in cls)
-        raise ValueError(f"{owner}: {name} must be one of {options}, got {value!r}.")
-
-
 def _sequence(owner: str, name: str, x: object, min_dim: int, layout: str) -> Tensor:
     if not isinstance(x, Tensor) or x.dim() < min_dim or min(x.shape[:2]) == 0:
         got = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
@@ -193,7 +188,7 @@ def count_cross_entropy(
         tensor(0.0486)
     """
     owner = "count_cross_entropy"
-    _enum(owner, "reduction", reduction, Reduction)
+    check_option(owner, "reduction", reduction, Reduction)
     spikes = _outputs(owner, "spikes", spikes)
     classes = _classes(owner, spikes, neurons_per_class)
     targets = _targets(owner, targets, spikes.shape[1], classes)
@@ -242,7 +237,7 @@ def rate_mse(
         tensor(0.0500)
     """
     owner = "rate_mse"
-    _enum(owner, "reduction", reduction, Reduction)
+    check_option(owner, "reduction", reduction, Reduction)
     correct_rate = _rate(owner, "correct_rate", correct_rate)
     incorrect_rate = _rate(owner, "incorrect_rate", incorrect_rate)
     spikes = _outputs(owner, "spikes", spikes)
@@ -291,8 +286,8 @@ def membrane_cross_entropy(
         tensor(0.4741)
     """
     owner = "membrane_cross_entropy"
-    _enum(owner, "readout", readout, Readout)
-    _enum(owner, "reduction", reduction, Reduction)
+    check_option(owner, "readout", readout, Readout)
+    check_option(owner, "reduction", reduction, Reduction)
     v = _outputs(owner, "v", v)
     targets = _targets(owner, targets, v.shape[1], v.shape[2])
     if readout is Readout.MAX:
@@ -328,7 +323,7 @@ def firing_rates(spikes: Tensor) -> Tensor:
 def _penalty(
     owner: str, spikes: Tensor, bound: float, scope: Scope, power: int, sign: float
 ) -> Tensor:
-    _enum(owner, "scope", scope, Scope)
+    check_option(owner, "scope", scope, Scope)
     if isinstance(bound, bool) or not isinstance(bound, (int, float)) or not 0 <= bound <= 1:
         raise ValueError(f"{owner}: bound must be in [0, 1] [spikes per step], got {bound!r}.")
     if isinstance(power, bool) or not isinstance(power, int) or power < 1:
