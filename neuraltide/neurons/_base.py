@@ -11,6 +11,11 @@ A model is a pure step function over an immutable ``NamedTuple`` state plus a th
 
 Tensors are time-major, ``(T, batch..., *neurons)``; a state holds tensors shaped like one
 time step of input.
+
+Parameters given as Python numbers are stored in the default dtype when the model is built, so
+``model.double()`` keeps their float32 rounding (0.02 stays 0.0199999996); for float64-exact
+parameters, build the model under ``torch.set_default_dtype(torch.float64)`` or pass float64
+tensors.
 """
 
 from __future__ import annotations
