@@ -1,0 +1,327 @@
+r"""The fused LIF-family scan as a differentiable PyTorch function.
+
+:func:`lif_scan` runs ``T`` steps of ``neuraltide.neurons.lif_family_step`` in one call of the
+``torch.ops.neuraltide.lif_scan_fwd`` custom op (C++ ``csrc/``): the same equations, evaluated
+in the same order, so spikes and state traces are bit-identical to the scanned reference in
+float32 and float64; its backward (``lif_scan_bwd``, registered with
+``torch.library.register_autograd``) runs the scan in reverse time with the surrogate
+derivative and returns gradients for the input, the initial state (``i, v, a, s``) and all
+eight parameters.
+
+This module sees only tensors and numbers: the state and parameters are passed as tuples in
+the field order of ``LIFFamilyState`` ``(i, v, a, s, ref)`` and ``LIFFamilyParams``
+``(beta, alpha, rho, adapt, v_rest, gain, v_th, v_reset)``, and ``reset`` is a
+``neurons.Reset`` member (or its value string).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from enum import Enum, IntEnum
+from typing import Any, NamedTuple
+
+import torch
+from torch import Tensor
+
+from .. import surrogate as sg
+
+__all__ = [
+    "LIFScanTraces",
+    "ResetKind",
+    "SurrogateKind",
+    "lif_scan",
+    "lif_scan_traces",
+    "reset_kind",
+    "surrogate_kind",
+]
+
+
+class ResetKind(IntEnum):
+    """Reset codes of the kernel (``csrc/lif_scan.h`` ``ResetKind``)."""
+
+    SUBTRACT = 0
+    SUBTRACT_AFTER_LEAK = 1
+    TO_VALUE = 2
+    NONE = 3
+
+
+class SurrogateKind(IntEnum):
+    """Surrogate codes of the kernel (``csrc/lif_scan.h`` ``SurrogateKind``)."""
+
+    SIGMOID = 0
+    FAST_SIGMOID = 1
+    ATAN = 2
+    GAUSSIAN = 3
+    TRIANGLE = 4
+    STRAIGHT_THROUGH = 5
+
+
+_SURROGATES: dict[type, SurrogateKind] = {
+    sg.Sigmoid: SurrogateKind.SIGMOID,
+    sg.FastSigmoid: SurrogateKind.FAST_SIGMOID,
+    sg.ATan: SurrogateKind.ATAN,
+    sg.Gaussian: SurrogateKind.GAUSSIAN,
+    sg.Triangle: SurrogateKind.TRIANGLE,
+    sg.StraightThrough: SurrogateKind.STRAIGHT_THROUGH,
+}
+_RESETS = {k.name.lower(): k for k in ResetKind}
+_PARAM_FIELDS = ("beta", "alpha", "rho", "adapt", "v_rest", "gain", "v_th", "v_reset")
+_STATE_FIELDS = ("i", "v", "a", "s", "ref")
+
+
+def surrogate_kind(surrogate: object) -> SurrogateKind | None:
+    """The kernel's code for a built-in surrogate, ``None`` if the kernel cannot run it
+    (``Custom`` or any subclass that may change the derivative)."""
+    return _SURROGATES.get(type(surrogate))
+
+
+def reset_kind(reset: Enum | str) -> ResetKind:
+    """The kernel's code for ``reset`` (a ``neurons.Reset`` member or its value string)."""
+    key = reset.value if isinstance(reset, Enum) else reset
+    if not isinstance(key, str) or key not in _RESETS:
+        options = ", ".join(repr(k) for k in _RESETS)
+        raise ValueError(f"lif_scan: reset must be one of {options} (Reset), got {reset!r}.")
+    return _RESETS[key]
+
+
+class LIFScanTraces(NamedTuple):
+    """What :func:`lif_scan_traces` returns (all sequences shaped like ``x_seq``).
+
+    Attributes:
+        spikes: ``(T, batch..., *neurons)`` spikes (0.0 / 1.0).
+        state: the final state, of the type passed in.
+        v: membrane after each step, before its reset [mV or 1].
+        i: synaptic current after each step [nA or 1].
+        a: threshold adaptation after each step [mV or 1].
+    """
+
+    spikes: Tensor
+    state: Any
+    v: Tensor
+    i: Tensor
+    a: Tensor
+
+
+def _check(x_seq: Tensor, state: Sequence[Tensor], params: Sequence[Tensor]) -> None:
+    if not isinstance(x_seq, Tensor) or x_seq.dim() < 1 or x_seq.shape[0] == 0:
+        raise ValueError(
+            "lif_scan: x_seq must be a tensor shaped (T, batch..., *neurons) with T >= 1, "
+            f"got {getattr(x_seq, 'shape', type(x_seq))}."
+        )
+    if x_seq.dtype not in (torch.float32, torch.float64):
+        raise ValueError(f"lif_scan: x_seq must be float32 or float64, got {x_seq.dtype}.")
+    if len(state) != len(_STATE_FIELDS):
+        raise ValueError(
+            f"lif_scan: state must have the {len(_STATE_FIELDS)} fields {_STATE_FIELDS} "
+            f"(LIFFamilyState), got {len(state)}."
+        )
+    if len(params) != len(_PARAM_FIELDS):
+        raise ValueError(
+            f"lif_scan: params must have the {len(_PARAM_FIELDS)} fields {_PARAM_FIELDS} "
+            f"(LIFFamilyParams), got {len(params)}."
+        )
+
+
+def _flat(t: Tensor | float, name: str, step: torch.Size, like: Tensor) -> Tensor:
+    """``t`` broadcast to one step's shape and flattened to ``(M,)`` (differentiably)."""
+    t = torch.as_tensor(t, dtype=like.dtype, device=like.device)
+    try:
+        return t.to(like.dtype).expand(step).reshape(-1)
+    except RuntimeError:
+        raise ValueError(
+            f"lif_scan: {name} has shape {tuple(t.shape)}, which does not broadcast to one "
+            f"step of input {tuple(step)}."
+        ) from None
+
+
+def _scan(
+    x_seq: Tensor,
+    state: Sequence[Tensor],
+    params: Sequence[Tensor],
+    reset: Enum | str,
+    n_ref: int,
+    detach_reset: bool,
+    surrogate: sg.Surrogate,
+) -> tuple[Tensor, ...]:
+    _check(x_seq, state, params)
+    kind = surrogate_kind(surrogate)
+    if kind is None:
+        raise ValueError(
+            f"lif_scan: surrogate {surrogate!r} is not supported by the fused kernel; use one "
+            f"of {', '.join(c.__name__ for c in _SURROGATES)} or the pure-PyTorch backend."
+        )
+    if not isinstance(n_ref, int) or isinstance(n_ref, bool) or n_ref < 0:
+        raise ValueError(f"lif_scan: n_ref must be an int >= 0 [steps], got {n_ref!r}.")
+    rkind = reset_kind(reset)
+    from ._build import load
+
+    built = load()
+    if not built.cpu:
+        raise RuntimeError(f"lif_scan: the fused kernel is not available: {built.error}")
+    T = x_seq.shape[0]
+    step = x_seq.shape[1:]
+    x2 = x_seq.reshape(T, -1).contiguous()
+    flat_state = [
+        _flat(t, f"state.{n}", step, x_seq) for t, n in zip(state, _STATE_FIELDS, strict=True)
+    ]
+    flat_state[4] = flat_state[4].detach()  # the refractory count carries no gradient
+    p = torch.stack(
+        [_flat(t, f"params.{n}", step, x_seq) for t, n in zip(params, _PARAM_FIELDS, strict=True)]
+    )
+    spikes, v, i, a, _flags, ref = torch.ops.neuraltide.lif_scan_fwd(
+        x2, *flat_state, p, int(rkind), n_ref, bool(detach_reset), int(kind),
+        float(surrogate.alpha),
+    )
+    return spikes, v, i, a, ref
+
+
+def _new_state(state: Any, fields: tuple[Tensor, ...]) -> Any:
+    return type(state)(*fields) if hasattr(state, "_fields") else tuple(fields)
+
+
+def lif_scan_traces(
+    x_seq: Tensor,
+    state: Sequence[Tensor],
+    params: Sequence[Tensor],
+    *,
+    reset: Enum | str,
+    n_ref: int,
+    detach_reset: bool,
+    surrogate: sg.Surrogate,
+) -> LIFScanTraces:
+    """Like :func:`lif_scan`, and also return the ``v``, ``i``, ``a`` traces (differentiable;
+    they are what the backward keeps anyway, so recording them costs no memory)."""
+    spikes, v, i, a, ref = _scan(x_seq, state, params, reset, n_ref, detach_reset, surrogate)
+    shape = x_seq.shape
+    step = shape[1:]
+    final = _new_state(
+        state,
+        (i[-1].reshape(step), v[-1].reshape(step), a[-1].reshape(step),
+         spikes[-1].reshape(step), ref.reshape(step)),
+    )
+    return LIFScanTraces(
+        spikes.reshape(shape), final, v.reshape(shape), i.reshape(shape), a.reshape(shape)
+    )
+
+
+def lif_scan(
+    x_seq: Tensor,
+    state: Sequence[Tensor],
+    params: Sequence[Tensor],
+    *,
+    reset: Enum | str,
+    n_ref: int,
+    detach_reset: bool,
+    surrogate: sg.Surrogate,
+) -> tuple[Tensor, Any]:
+    r"""Run the LIF family over a sequence in one fused call (CPU; CUDA when built with it).
+
+    Same semantics as scanning ``neuraltide.neurons.lif_family_step`` over ``x_seq`` (see that
+    module for the equations): identical spikes and state, gradients equal to autograd through
+    the reference up to rounding. Parameters and state are cast to ``x_seq``'s dtype.
+
+    Args:
+        x_seq: input [nA or 1], ``(T, batch..., *neurons)``, float32 or float64; any strides.
+        state: initial ``LIFFamilyState`` ``(i, v, a, s, ref)`` (or a tuple in that order),
+            each broadcastable to one step ``(batch..., *neurons)``. ``ref`` gets no gradient.
+        params: ``LIFFamilyParams`` ``(beta, alpha, rho, adapt, v_rest, gain, v_th, v_reset)``,
+            each per layer (0-d) or per neuron, broadcastable to one step.
+        reset: ``neurons.Reset`` member (or its value string, e.g. ``"subtract"``).
+        n_ref: refractory period [steps], >= 0.
+        detach_reset: if True, no gradient flows through the previous spike.
+        surrogate: a built-in surrogate (``Sigmoid``, ``FastSigmoid``, ``ATan``, ``Gaussian``,
+            ``Triangle``, ``StraightThrough``); ``Custom`` raises ``ValueError``.
+
+    Returns:
+        ``(spikes_seq, final_state)``: spikes ``(T, batch..., *neurons)`` in ``x_seq``'s
+        dtype, and the state after the last step, of the type of ``state``.
+
+    Raises:
+        RuntimeError: if the kernel could not be built (see ``kernels.available()``).
+
+    Example::
+
+        >>> import torch
+        >>> from neuraltide.kernels import lif_scan
+        >>> from neuraltide.neurons import LIF
+        >>> lif = LIF.dimensionless(beta=0.9)
+        >>> x = torch.full((5, 1), 0.6)
+        >>> spikes, state = lif_scan(x, lif.initial_state((1,)), lif.params(),
+        ...                          reset=lif.reset, n_ref=lif.n_ref,
+        ...                          detach_reset=lif.detach_reset, surrogate=lif.surrogate)
+        >>> spikes[:, 0]
+        tensor([0., 1., 0., 1., 0.])
+        >>> torch.equal(spikes, lif(x)[0])
+        True
+    """
+    traces = lif_scan_traces(
+        x_seq, state, params, reset=reset, n_ref=n_ref, detach_reset=detach_reset,
+        surrogate=surrogate,
+    )
+    return traces.spikes, traces.state
+
+
+# ---- autograd and fake implementations (registered once, after the library is loaded) -----
+
+
+def _setup_context(ctx: Any, inputs: tuple[Any, ...], output: tuple[Tensor, ...]) -> None:
+    _x, i0, v0, a0, s0, _ref0, params, reset, n_ref, detach, kind, alpha = inputs
+    spikes, v, i, a, flags, _ref = output
+    ctx.save_for_backward(i0, v0, a0, s0, params, spikes, v, i, a, flags)
+    ctx.config = (reset, n_ref, detach, kind, alpha)
+    ctx.set_materialize_grads(False)
+
+
+def _backward(
+    ctx: Any,
+    g_spikes: Tensor | None,
+    g_v: Tensor | None,
+    g_i: Tensor | None,
+    g_a: Tensor | None,
+    _g_flags: Tensor | None,
+    _g_ref: Tensor | None,
+) -> tuple[Tensor | None, ...]:
+    i0, v0, a0, s0, params, spikes, v, i, a, flags = ctx.saved_tensors
+    if g_spikes is None:
+        g_spikes = torch.zeros_like(spikes)
+    g_x, g_i0, g_v0, g_a0, g_s0, g_p = torch.ops.neuraltide.lif_scan_bwd(
+        g_spikes, g_v, g_i, g_a, i0, v0, a0, s0, params, spikes, v, i, a, flags, *ctx.config
+    )
+    return g_x, g_i0, g_v0, g_a0, g_s0, None, g_p, None, None, None, None, None
+
+
+def _fake_fwd(
+    x: Tensor, i0: Tensor, v0: Tensor, a0: Tensor, s0: Tensor, ref0: Tensor, params: Tensor,
+    reset: int, n_ref: int, detach_reset: bool, surrogate: int, surrogate_alpha: float,
+) -> tuple[Tensor, ...]:
+    T, M = x.shape
+    flags = x.new_empty((T, M) if n_ref > 0 else (0,), dtype=torch.uint8)
+    seq = [x.new_empty((T, M)) for _ in range(4)]
+    return (*seq, flags, ref0.new_empty((M,)))
+
+
+def _fake_bwd(
+    g_spikes: Tensor, g_v: Tensor | None, g_i: Tensor | None, g_a: Tensor | None,
+    i0: Tensor, v0: Tensor, a0: Tensor, s0: Tensor, params: Tensor, spikes: Tensor,
+    v: Tensor, i: Tensor, a: Tensor, flags: Tensor, reset: int, n_ref: int,
+    detach_reset: bool, surrogate: int, surrogate_alpha: float,
+) -> tuple[Tensor, ...]:
+    return (
+        spikes.new_empty(spikes.shape), i0.new_empty(i0.shape), v0.new_empty(v0.shape),
+        a0.new_empty(a0.shape), s0.new_empty(s0.shape), params.new_empty(params.shape),
+    )
+
+
+_registered: list[bool] = []
+
+
+def register_python_parts() -> None:
+    """Register autograd and fake kernels of the loaded C++ ops (idempotent)."""
+    if _registered:
+        return
+    torch.library.register_fake("neuraltide::lif_scan_fwd")(_fake_fwd)
+    torch.library.register_fake("neuraltide::lif_scan_bwd")(_fake_bwd)
+    torch.library.register_autograd(
+        "neuraltide::lif_scan_fwd", _backward, setup_context=_setup_context
+    )
+    _registered.append(True)

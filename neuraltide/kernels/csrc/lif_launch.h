@@ -1,0 +1,53 @@
+// Launchers of the LIF-family scan, CUDA (lif_cuda.cu) and CPU (lif_cpu.cpp): plain pointers, no torch types, so the
+// .cu compiles with plain nvcc. The binding (binding.cpp, built with NT_WITH_CUDA) calls these
+// with the data pointers of checked, contiguous tensors and the current CUDA stream.
+//
+// Layout: sequences (T, M) row-major, per-neuron state (M,), parameters (8, M) in the order of
+// lif_scan.h's ParamIndex. `flags` may be null when cfg.n_ref == 0; g_v, g_i, g_a may be null.
+#pragma once
+
+#include <stdint.h>
+
+#include "lif_scan.h"
+
+namespace neuraltide {
+
+template <typename scalar_t>
+void lif_scan_forward_cuda(const LifConfig& cfg, int64_t T, int64_t M, const scalar_t* x,
+                           const scalar_t* i0, const scalar_t* v0, const scalar_t* a0,
+                           const scalar_t* s0, const scalar_t* ref0, const scalar_t* params,
+                           scalar_t* spikes, scalar_t* v_out, scalar_t* i_out, scalar_t* a_out,
+                           uint8_t* flags, scalar_t* ref_out, void* stream);
+
+template <typename scalar_t>
+void lif_scan_backward_cuda(const LifConfig& cfg, int64_t T, int64_t M,
+                            const scalar_t* g_spikes, const scalar_t* g_v, const scalar_t* g_i,
+                            const scalar_t* g_a, const scalar_t* i0, const scalar_t* v0,
+                            const scalar_t* a0, const scalar_t* s0, const scalar_t* params,
+                            const scalar_t* spikes, const scalar_t* v_seq,
+                            const scalar_t* i_seq, const scalar_t* a_seq, const uint8_t* flags,
+                            scalar_t* g_x, scalar_t* g_i0, scalar_t* g_v0, scalar_t* g_a0,
+                            scalar_t* g_s0, scalar_t* g_params, void* stream);
+
+// CPU twins (lif_cpu.cpp): the same loops over neurons, parallel with at::parallel_for.
+template <typename scalar_t>
+void lif_scan_forward_cpu(const LifConfig& cfg, int64_t T, int64_t M, const scalar_t* x,
+                          const scalar_t* i0, const scalar_t* v0, const scalar_t* a0,
+                          const scalar_t* s0, const scalar_t* ref0, const scalar_t* params,
+                          scalar_t* spikes, scalar_t* v_out, scalar_t* i_out, scalar_t* a_out,
+                          uint8_t* flags, scalar_t* ref_out);
+
+template <typename scalar_t>
+void lif_scan_backward_cpu(const LifConfig& cfg, int64_t T, int64_t M,
+                           const scalar_t* g_spikes, const scalar_t* g_v, const scalar_t* g_i,
+                           const scalar_t* g_a, const scalar_t* i0, const scalar_t* v0,
+                           const scalar_t* a0, const scalar_t* s0, const scalar_t* params,
+                           const scalar_t* spikes, const scalar_t* v_seq,
+                           const scalar_t* i_seq, const scalar_t* a_seq, const uint8_t* flags,
+                           scalar_t* g_x, scalar_t* g_i0, scalar_t* g_v0, scalar_t* g_a0,
+                           scalar_t* g_s0, scalar_t* g_params);
+
+// Returns the last CUDA error as text, or null if none (so the binding can TORCH_CHECK it).
+const char* lif_cuda_last_error();
+
+}  // namespace neuraltide

@@ -1,0 +1,352 @@
+// The LIF-family time scan of one neuron: forward, and backward in reverse time.
+//
+// Written once as __host__ __device__ inline functions, shared by the CPU twin (lif_cpu.cpp)
+// and the CUDA kernels (lif_cuda.cu). No torch types here: plain nvcc compiles this header.
+//
+// Forward, per step (exactly the operation order of neuraltide/neurons/_family.py
+// `lif_family_step`, so results are bit-identical to the PyTorch reference):
+//
+//   theta  = v_th + a                                   (threshold of the previous step)
+//   vr     = v - s*theta                  (SUBTRACT)
+//          = (1 - s)*v + s*v_reset         (TO_VALUE)
+//          = v                             (NONE, SUBTRACT_AFTER_LEAK)
+//   a'     = rho*a + adapt*s
+//   i'     = alpha*i + x
+//   v'     = beta*vr + (1 - beta)*v_rest + gain*i'
+//   v'     = v' - s*theta                  (SUBTRACT_AFTER_LEAK only)
+//   refractory (n_ref > 0): count = s > 0 ? n_ref : ref; held = count > 0;
+//            v' = held ? (AFTER_LEAK ? v - s*theta : vr) : v'; ref' = held ? count-1 : count
+//   s'     = H(v' - (v_th + a')) * !held
+//
+// The forward never fuses a multiply and an add (nt_mul/nt_add/nt_sub use the IEEE
+// round-to-nearest intrinsics on the device; host builds must not pass -ffast-math or
+// -ffp-contract=fast), since PyTorch evaluates each operation separately.
+//
+// Saved for backward, per neuron-step (outputs of the forward, kept by autograd):
+//   spikes s' (sizeof(scalar_t)), v' (sizeof(scalar_t)), i' (sizeof(scalar_t)),
+//   a' (sizeof(scalar_t)) and, only when n_ref > 0, one flag byte (bit 0: held).
+//   = 16 bytes (float32) or 32 bytes (float64), +1 with a refractory period; the spikes and
+//   v' are the op's outputs anyway. Everything else (theta, vr, the surrogate's argument z)
+//   is recomputed in the backward from these and the previous step's saved values.
+//
+// Backward, per step in reverse time: given the adjoints of the new state (carried from the
+// next step plus this step's output gradients), returns the adjoints of the old state and
+// accumulates the 8 per-neuron parameter gradients. The spike's derivative is the surrogate
+// g(z) at z = v' - (v_th + a'), zero on held steps; with detach_reset no gradient reaches the
+// previous spike s through the reset, the adaptation increment or the threshold subtraction.
+#pragma once
+
+#include <math.h>
+#include <stdint.h>
+
+#if defined(__CUDACC__)
+#define NT_HD __host__ __device__ __forceinline__
+#else
+#define NT_HD inline
+#endif
+
+namespace neuraltide {
+
+// Reset kinds: the order of neuraltide.kernels.ResetKind (and neurons.Reset).
+enum ResetKind : int { RESET_SUBTRACT = 0, RESET_SUBTRACT_AFTER_LEAK = 1, RESET_TO_VALUE = 2,
+                       RESET_NONE = 3 };
+
+// Surrogate kinds: the order of neuraltide.kernels.SurrogateKind.
+enum SurrogateKind : int { SG_SIGMOID = 0, SG_FAST_SIGMOID = 1, SG_ATAN = 2, SG_GAUSSIAN = 3,
+                           SG_TRIANGLE = 4, SG_STRAIGHT_THROUGH = 5 };
+
+constexpr int kNumParams = 8;  // rows of the (8, M) parameter block, in this order:
+enum ParamIndex : int { P_BETA = 0, P_ALPHA = 1, P_RHO = 2, P_ADAPT = 3, P_V_REST = 4,
+                        P_GAIN = 5, P_V_TH = 6, P_V_RESET = 7 };
+
+constexpr uint8_t kHeld = 1;  // flag bit: the step was refractory (held)
+
+struct LifConfig {
+  int reset;          // ResetKind
+  int n_ref;          // refractory steps, >= 0
+  bool detach_reset;  // no gradient through the previous spike
+  int surrogate;      // SurrogateKind
+  double sg_alpha;    // surrogate sharpness, > 0
+};
+
+template <typename scalar_t>
+struct LifParams {
+  scalar_t beta, alpha, rho, adapt, v_rest, gain, v_th, v_reset;
+};
+
+// Load neuron m's parameters from an (8, M) row-major block.
+template <typename scalar_t>
+NT_HD LifParams<scalar_t> load_params(const scalar_t* p, int64_t M, int64_t m) {
+  LifParams<scalar_t> q;
+  q.beta = p[P_BETA * M + m];
+  q.alpha = p[P_ALPHA * M + m];
+  q.rho = p[P_RHO * M + m];
+  q.adapt = p[P_ADAPT * M + m];
+  q.v_rest = p[P_V_REST * M + m];
+  q.gain = p[P_GAIN * M + m];
+  q.v_th = p[P_V_TH * M + m];
+  q.v_reset = p[P_V_RESET * M + m];
+  return q;
+}
+
+// ---- unfused IEEE arithmetic (bit parity with PyTorch's one-op-at-a-time evaluation) -------
+NT_HD float nt_mul(float a, float b) {
+#if defined(__CUDA_ARCH__)
+  return __fmul_rn(a, b);
+#else
+  return a * b;
+#endif
+}
+NT_HD double nt_mul(double a, double b) {
+#if defined(__CUDA_ARCH__)
+  return __dmul_rn(a, b);
+#else
+  return a * b;
+#endif
+}
+NT_HD float nt_add(float a, float b) {
+#if defined(__CUDA_ARCH__)
+  return __fadd_rn(a, b);
+#else
+  return a + b;
+#endif
+}
+NT_HD double nt_add(double a, double b) {
+#if defined(__CUDA_ARCH__)
+  return __dadd_rn(a, b);
+#else
+  return a + b;
+#endif
+}
+NT_HD float nt_sub(float a, float b) {
+#if defined(__CUDA_ARCH__)
+  return __fsub_rn(a, b);
+#else
+  return a - b;
+#endif
+}
+NT_HD double nt_sub(double a, double b) {
+#if defined(__CUDA_ARCH__)
+  return __dsub_rn(a, b);
+#else
+  return a - b;
+#endif
+}
+
+// ---- surrogate derivatives g(z) (neuraltide/surrogate.py, `derivative`) ---------------------
+template <typename scalar_t>
+NT_HD scalar_t surrogate_grad(int kind, scalar_t alpha, scalar_t z) {
+  const scalar_t one = scalar_t(1);
+  switch (kind) {
+    case SG_SIGMOID: {
+      const scalar_t s = one / (one + exp(-alpha * z));
+      return alpha * s * (one - s);
+    }
+    case SG_FAST_SIGMOID: {
+      const scalar_t d = alpha * fabs(z) + one;
+      return one / (d * d);
+    }
+    case SG_ATAN: {
+      const scalar_t u = scalar_t(1.57079632679489661923) * alpha * z;  // pi/2 * alpha * z
+      return alpha / scalar_t(2) / (one + u * u);
+    }
+    case SG_GAUSSIAN: {
+      const scalar_t u = alpha * z;
+      return alpha * scalar_t(0.39894228040143267794) * exp(scalar_t(-0.5) * u * u);
+    }
+    case SG_TRIANGLE: {
+      const scalar_t r = one - alpha * fabs(z);
+      return r > scalar_t(0) ? alpha * r : scalar_t(0);
+    }
+    case SG_STRAIGHT_THROUGH:
+    default:
+      return fabs(z) <= one / alpha ? one : scalar_t(0);
+  }
+}
+
+// ---- one step forward ------------------------------------------------------------------------
+// State (i, v, a, s, ref) is updated in place; `held` reports a refractory step.
+template <typename scalar_t>
+NT_HD void lif_step_forward(const LifParams<scalar_t>& p, const LifConfig& cfg, scalar_t x,
+                            scalar_t& i, scalar_t& v, scalar_t& a, scalar_t& s, scalar_t& ref,
+                            bool& held) {
+  const scalar_t one = scalar_t(1);
+  const scalar_t s_prev = s;
+  const scalar_t theta = nt_add(p.v_th, a);
+  scalar_t vr = v;
+  if (cfg.reset == RESET_SUBTRACT) {
+    vr = nt_sub(v, nt_mul(s_prev, theta));
+  } else if (cfg.reset == RESET_TO_VALUE) {
+    vr = nt_add(nt_mul(nt_sub(one, s_prev), v), nt_mul(s_prev, p.v_reset));
+  }
+  const scalar_t a_new = nt_add(nt_mul(p.rho, a), nt_mul(p.adapt, s_prev));
+  const scalar_t i_new = nt_add(nt_mul(p.alpha, i), x);
+  scalar_t v_new = nt_add(nt_add(nt_mul(p.beta, vr), nt_mul(nt_sub(one, p.beta), p.v_rest)),
+                          nt_mul(p.gain, i_new));
+  const bool after_leak = cfg.reset == RESET_SUBTRACT_AFTER_LEAK;
+  if (after_leak) v_new = nt_sub(v_new, nt_mul(s_prev, theta));
+  held = false;
+  if (cfg.n_ref > 0) {
+    const scalar_t count = s_prev > scalar_t(0) ? scalar_t(cfg.n_ref) : ref;
+    held = count > scalar_t(0);
+    if (held) {
+      v_new = after_leak ? nt_sub(v, nt_mul(s_prev, theta)) : vr;
+      ref = nt_sub(count, one);
+    } else {
+      ref = count;
+    }
+  }
+  const scalar_t z = nt_sub(v_new, nt_add(p.v_th, a_new));
+  i = i_new;
+  v = v_new;
+  a = a_new;
+  s = (z > scalar_t(0) && !held) ? one : scalar_t(0);
+}
+
+// ---- one step backward -----------------------------------------------------------------------
+// Old state (i0, v0, a0, s0) and new state (i1, v1, a1) as saved; on entry gi, gv, ga, gs hold
+// the adjoints of the new state (i1, v1, a1, s1), on exit those of the old state. Returns the
+// input's gradient and adds to the 8 parameter gradients `gp`.
+template <typename scalar_t>
+NT_HD scalar_t lif_step_backward(const LifParams<scalar_t>& p, const LifConfig& cfg,
+                                 scalar_t i0, scalar_t v0, scalar_t a0, scalar_t s0,
+                                 scalar_t i1, scalar_t v1, scalar_t a1, bool held,
+                                 scalar_t& gi, scalar_t& gv, scalar_t& ga, scalar_t& gs,
+                                 scalar_t* gp) {
+  const scalar_t one = scalar_t(1);
+  const scalar_t zero = scalar_t(0);
+  const int reset = cfg.reset;
+  const bool after_leak = reset == RESET_SUBTRACT_AFTER_LEAK;
+  const scalar_t theta = p.v_th + a0;
+  scalar_t vr = v0;
+  if (reset == RESET_SUBTRACT) {
+    vr = v0 - s0 * theta;
+  } else if (reset == RESET_TO_VALUE) {
+    vr = (one - s0) * v0 + s0 * p.v_reset;
+  }
+  // spike: s1 = H(z) * !held, z = v1 - (v_th + a1)
+  scalar_t gz = zero;
+  if (!held && gs != zero) {
+    const scalar_t z = nt_sub(v1, nt_add(p.v_th, a1));
+    gz = gs * surrogate_grad<scalar_t>(cfg.surrogate, scalar_t(cfg.sg_alpha), z);
+  }
+  const scalar_t gv1 = gv + gz;
+  const scalar_t ga1 = ga - gz;
+  gp[P_V_TH] -= gz;
+
+  scalar_t gv0 = zero, gsp = zero, gtheta = zero, gvr = zero, gvn = zero;
+  if (held) {
+    if (after_leak) {  // v1 = v0 - s0*theta
+      gv0 += gv1;
+      gsp -= theta * gv1;
+      gtheta -= s0 * gv1;
+    } else {  // v1 = vr
+      gvr += gv1;
+    }
+  } else {
+    gvn = gv1;
+  }
+  // v_new = beta*vr + (1-beta)*v_rest + gain*i1 [- s0*theta]
+  if (after_leak) {
+    gsp -= theta * gvn;
+    gtheta -= s0 * gvn;
+  }
+  gp[P_BETA] += (vr - p.v_rest) * gvn;
+  gvr += p.beta * gvn;
+  gp[P_V_REST] += (one - p.beta) * gvn;
+  gp[P_GAIN] += i1 * gvn;
+  const scalar_t gi1 = gi + p.gain * gvn;
+  // i1 = alpha*i0 + x
+  gp[P_ALPHA] += i0 * gi1;
+  const scalar_t gx = gi1;
+  gi = p.alpha * gi1;
+  // a1 = rho*a0 + adapt*s0
+  gp[P_RHO] += a0 * ga1;
+  scalar_t ga0 = p.rho * ga1;
+  gp[P_ADAPT] += s0 * ga1;
+  gsp += p.adapt * ga1;
+  // the reset
+  if (reset == RESET_SUBTRACT) {
+    gv0 += gvr;
+    gsp -= theta * gvr;
+    gtheta -= s0 * gvr;
+  } else if (reset == RESET_TO_VALUE) {
+    gv0 += (one - s0) * gvr;
+    gsp += (p.v_reset - v0) * gvr;
+    gp[P_V_RESET] += s0 * gvr;
+  } else {
+    gv0 += gvr;
+  }
+  // theta = v_th + a0
+  gp[P_V_TH] += gtheta;
+  ga0 += gtheta;
+  gv = gv0;
+  ga = ga0;
+  gs = cfg.detach_reset ? zero : gsp;
+  return gx;
+}
+
+// ---- the scans of one neuron ------------------------------------------------------------------
+// Sequences are (T, M) row-major: element t of neuron m is at t*M + m.
+// Forward: reads x and the initial state (i, v, a, s, ref of neuron m); writes spikes, v_out,
+// i_out, a_out (the state after each step), flags (if n_ref > 0; may be null otherwise) and
+// the final refractory count ref_out.
+template <typename scalar_t>
+NT_HD void lif_scan_forward(const LifParams<scalar_t>& p, const LifConfig& cfg, int64_t T,
+                            int64_t M, int64_t m, const scalar_t* x, scalar_t i, scalar_t v,
+                            scalar_t a, scalar_t s, scalar_t ref, scalar_t* spikes,
+                            scalar_t* v_out, scalar_t* i_out, scalar_t* a_out, uint8_t* flags,
+                            scalar_t* ref_out) {
+  for (int64_t t = 0; t < T; ++t) {
+    const int64_t k = t * M + m;
+    bool held;
+    lif_step_forward<scalar_t>(p, cfg, x[k], i, v, a, s, ref, held);
+    spikes[k] = s;
+    v_out[k] = v;
+    i_out[k] = i;
+    a_out[k] = a;
+    if (flags != nullptr) flags[k] = held ? kHeld : uint8_t(0);
+  }
+  ref_out[m] = ref;
+}
+
+// Backward: g_spikes is required; g_v, g_i, g_a (gradients of the state traces) may be null.
+// Writes g_x (T, M), the initial-state gradients g_i0, g_v0, g_a0, g_s0 (M,) and the
+// per-neuron parameter gradients g_params (8, M).
+template <typename scalar_t>
+NT_HD void lif_scan_backward(const LifParams<scalar_t>& p, const LifConfig& cfg, int64_t T,
+                             int64_t M, int64_t m, const scalar_t* g_spikes,
+                             const scalar_t* g_v, const scalar_t* g_i, const scalar_t* g_a,
+                             scalar_t i_init, scalar_t v_init, scalar_t a_init, scalar_t s_init,
+                             const scalar_t* spikes, const scalar_t* v_seq,
+                             const scalar_t* i_seq, const scalar_t* a_seq,
+                             const uint8_t* flags, scalar_t* g_x, scalar_t* g_i0,
+                             scalar_t* g_v0, scalar_t* g_a0, scalar_t* g_s0,
+                             scalar_t* g_params) {
+  scalar_t gp[kNumParams];
+  for (int q = 0; q < kNumParams; ++q) gp[q] = scalar_t(0);
+  scalar_t gi = 0, gv = 0, ga = 0, gs = 0;
+  for (int64_t t = T - 1; t >= 0; --t) {
+    const int64_t k = t * M + m;
+    gs += g_spikes[k];
+    if (g_v != nullptr) gv += g_v[k];
+    if (g_i != nullptr) gi += g_i[k];
+    if (g_a != nullptr) ga += g_a[k];
+    const bool first = t == 0;
+    const int64_t kp = k - M;
+    const scalar_t i0 = first ? i_init : i_seq[kp];
+    const scalar_t v0 = first ? v_init : v_seq[kp];
+    const scalar_t a0 = first ? a_init : a_seq[kp];
+    const scalar_t s0 = first ? s_init : spikes[kp];
+    const bool held = flags != nullptr && (flags[k] & kHeld);
+    g_x[k] = lif_step_backward<scalar_t>(p, cfg, i0, v0, a0, s0, i_seq[k], v_seq[k], a_seq[k],
+                                         held, gi, gv, ga, gs, gp);
+  }
+  g_i0[m] = gi;
+  g_v0[m] = gv;
+  g_a0[m] = ga;
+  g_s0[m] = gs;
+  for (int q = 0; q < kNumParams; ++q) g_params[q * M + m] = gp[q];
+}
+
+}  // namespace neuraltide

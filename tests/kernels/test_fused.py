@@ -1,0 +1,360 @@
+"""Fused LIF-family scan (CPU twin) against the pure-PyTorch reference scan.
+
+The reference is ``lif_family_step`` scanned over time with autograd; the fused op must give
+bit-identical spikes and state traces (float32 and float64) and the same gradients for the
+input, the initial state and all eight parameters (per layer and per neuron), over random
+shapes, parameters, reset modes, refractory periods, detach_reset and every built-in
+surrogate. The JIT build (~15 s cold) runs once per session (fixture ``fused``).
+"""
+
+from __future__ import annotations
+
+import shutil
+import warnings
+from typing import Any
+
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from neuraltide import kernels
+from neuraltide.kernels import Backend, _build, lif_scan, lif_scan_traces, select
+from neuraltide.neurons import LIF, LearnableNeuron
+from neuraltide.neurons._family import LIFFamilyParams, LIFFamilyState, Reset, lif_family_step
+from neuraltide.surrogate import (
+    ATan,
+    Custom,
+    FastSigmoid,
+    Gaussian,
+    Sigmoid,
+    StraightThrough,
+    Surrogate,
+    Triangle,
+)
+
+SURROGATES: list[Surrogate] = [
+    Sigmoid(alpha=4.0), FastSigmoid(alpha=3.0), ATan(alpha=2.0), Gaussian(alpha=1.5),
+    Triangle(alpha=0.7), StraightThrough(alpha=0.8),
+]
+FIXTURE_CHECK = HealthCheck.function_scoped_fixture  # `fused` is session-scoped: safe
+PARAM_RANGES = {  # name -> (low, high): the ranges drawn from
+    "beta": (0.3, 1.0), "alpha": (0.0, 0.95), "rho": (0.0, 1.0), "adapt": (0.0, 0.5),
+    "v_rest": (-0.3, 0.3), "gain": (0.5, 1.5), "v_th": (0.3, 1.5), "v_reset": (-0.5, 0.3),
+}
+
+
+@pytest.fixture(scope="session")
+def fused() -> kernels.BuildStatus:
+    """Build the C++ op once per session; skip only where a build is impossible here."""
+    if shutil.which("c++") is None:
+        pytest.skip("no C++ compiler (c++) on PATH: the fused kernel cannot be built")
+    status = kernels.available()
+    assert status.cpu, f"the fused kernel failed to build: {status.error}"
+    return status
+
+
+# ---- the reference and random cases -----------------------------------------------------------
+
+
+def reference_scan(
+    x: torch.Tensor, state: LIFFamilyState, p: LIFFamilyParams, **kw: Any
+) -> tuple[torch.Tensor, LIFFamilyState, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Scan ``lif_family_step``; returns (spikes, final state, v, i, a traces)."""
+    out, vs, is_, as_ = [], [], [], []
+    for xt in x:
+        s, state = lif_family_step(xt, state, p, **kw)
+        out.append(s)
+        vs.append(state.v)
+        is_.append(state.i)
+        as_.append(state.a)
+    return torch.stack(out), state, torch.stack(vs), torch.stack(is_), torch.stack(as_)
+
+
+def make_case(
+    seed: int, T: int, batch: tuple[int, ...], n: int, per_neuron: tuple[bool, ...],
+    n_ref: int, dtype: torch.dtype,
+) -> tuple[torch.Tensor, LIFFamilyState, LIFFamilyParams]:
+    g = torch.Generator().manual_seed(seed)
+    step = (*batch, n)
+
+    def u(lo: float, hi: float, shape: tuple[int, ...]) -> torch.Tensor:
+        return (lo + (hi - lo) * torch.rand(shape, generator=g, dtype=torch.float64)).to(dtype)
+
+    params = LIFFamilyParams(*(
+        u(lo, hi, (n,) if pn else ())
+        for (lo, hi), pn in zip(PARAM_RANGES.values(), per_neuron, strict=True)
+    ))
+    x = (0.8 * torch.randn((T, *step), generator=g, dtype=torch.float64) + 0.35).to(dtype)
+    state = LIFFamilyState(
+        i=(0.3 * torch.randn(step, generator=g, dtype=torch.float64)).to(dtype),
+        v=(0.5 * torch.randn(step, generator=g, dtype=torch.float64)).to(dtype),
+        a=u(0.0, 0.2, step),
+        s=(torch.rand(step, generator=g) < 0.4).to(dtype),
+        ref=torch.randint(0, n_ref + 1, step, generator=g).to(dtype),
+    )
+    return x, state, params
+
+
+case_args = {
+    "seed": st.integers(0, 2**31 - 1),
+    "T": st.integers(1, 12),
+    "batch": st.lists(st.integers(1, 3), min_size=0, max_size=2).map(tuple),
+    "n": st.integers(1, 5),
+    "per_neuron": st.tuples(*[st.booleans()] * 8),
+    "reset": st.sampled_from(list(Reset)),
+    "n_ref": st.integers(0, 3),
+    "detach_reset": st.booleans(),
+    "surrogate": st.sampled_from(SURROGATES),
+}
+
+
+# ---- forward: bit-identical -------------------------------------------------------------------
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[FIXTURE_CHECK])
+@given(dtype=st.sampled_from([torch.float32, torch.float64]), **case_args)
+def test_forward_is_bit_identical_to_the_reference(
+    fused, dtype, seed, T, batch, n, per_neuron, reset, n_ref, detach_reset, surrogate
+) -> None:
+    x, state, p = make_case(seed, T, batch, n, per_neuron, n_ref, dtype)
+    kw = dict(reset=reset, n_ref=n_ref, detach_reset=detach_reset, surrogate=surrogate)
+    s_ref, st_ref, v_ref, i_ref, a_ref = reference_scan(x, state, p, **kw)
+    out = lif_scan_traces(x, state, p, **kw)
+    assert out.spikes.dtype == dtype and out.spikes.shape == x.shape
+    assert torch.equal(out.spikes, s_ref)
+    assert torch.equal(out.v, v_ref)
+    assert torch.equal(out.i, i_ref)
+    assert torch.equal(out.a, a_ref)
+    assert isinstance(out.state, LIFFamilyState)
+    for name, got, want in zip(st_ref._fields, out.state, st_ref, strict=True):
+        assert torch.equal(got, want), name
+
+
+def test_forward_spikes_and_fires_in_every_reset_mode(fused) -> None:
+    """The random cases above are not vacuous: they spike, and refractory steps occur."""
+    x, state, p = make_case(1, 50, (4,), 5, (True,) * 8, 2, torch.float64)
+    for reset in Reset:
+        s, _ = lif_scan(x, state, p, reset=reset, n_ref=2, detach_reset=False,
+                        surrogate=ATan())
+        assert 0.05 < s.mean() < 0.6
+
+
+def test_non_contiguous_input_and_model_parameters(fused) -> None:
+    lif = LearnableNeuron.dimensionless(shape=(6,)).double()
+    x = torch.randn(6, 20, 3, dtype=torch.float64).permute(1, 2, 0)  # (T, B, N), strided
+    assert not x.is_contiguous()
+    kw = dict(reset=lif.reset, n_ref=lif.n_ref, detach_reset=lif.detach_reset,
+              surrogate=lif.surrogate)
+    spikes, state = lif_scan(x, lif.initial_state(x.shape[1:], dtype=x.dtype), lif.params(), **kw)
+    want_spikes, want_state = lif(x)
+    assert torch.equal(spikes, want_spikes)
+    for got, want in zip(state, want_state, strict=True):
+        assert torch.equal(got, want)
+
+
+# ---- backward: equal to autograd through the reference ----------------------------------------
+
+
+def _grads(outputs: tuple[torch.Tensor, ...], weights: tuple[torch.Tensor, ...],
+           inputs: list[torch.Tensor]) -> list[torch.Tensor]:
+    loss = sum((o * w).sum() for o, w in zip(outputs, weights, strict=True))
+    grads = torch.autograd.grad(loss, inputs, allow_unused=True)
+    return [torch.zeros_like(t) if g is None else g for g, t in zip(grads, inputs, strict=True)]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[FIXTURE_CHECK])
+@given(traces=st.booleans(), **case_args)
+def test_gradients_equal_autograd_through_the_reference(
+    fused, traces, seed, T, batch, n, per_neuron, reset, n_ref, detach_reset, surrogate
+) -> None:
+    x, state, p = make_case(seed, T, batch, n, per_neuron, n_ref, torch.float64)
+    kw = dict(reset=reset, n_ref=n_ref, detach_reset=detach_reset, surrogate=surrogate)
+    g = torch.Generator().manual_seed(seed + 1)
+
+    def leaves() -> tuple[torch.Tensor, LIFFamilyState, LIFFamilyParams, list[torch.Tensor]]:
+        xx = x.clone().requires_grad_()
+        ss = LIFFamilyState(*(t.clone().requires_grad_(k < 4) for k, t in enumerate(state)))
+        pp = LIFFamilyParams(*(t.clone().requires_grad_() for t in p))
+        return xx, ss, pp, [xx, *ss[:4], *pp]
+
+    shapes = [x.shape] * (4 if traces else 1) + [x.shape[1:]] * 4
+    weights = tuple(torch.randn(s, generator=g, dtype=torch.float64) for s in shapes)
+
+    xx, ss, pp, inputs = leaves()
+    s_ref, st_ref, v_ref, i_ref, a_ref = reference_scan(xx, ss, pp, **kw)
+    outs = (s_ref, v_ref, i_ref, a_ref) if traces else (s_ref,)
+    want = _grads((*outs, *st_ref[:4]), weights, inputs)
+
+    xx, ss, pp, inputs = leaves()
+    if traces:
+        r = lif_scan_traces(xx, ss, pp, **kw)
+        outs, final = (r.spikes, r.v, r.i, r.a), r.state
+    else:
+        spikes, final = lif_scan(xx, ss, pp, **kw)
+        outs = (spikes,)
+    got = _grads((*outs, *final[:4]), weights, inputs)
+
+    names = ["x", "i0", "v0", "a0", "s0", *LIFFamilyParams._fields]
+    for name, a, b in zip(names, got, want, strict=True):
+        scale = 1.0 + b.abs().max().item()
+        torch.testing.assert_close(
+            a, b, rtol=1e-5, atol=1e-9 * scale, msg=lambda m, k=name: f"{k}: {m}"
+        )
+
+
+def test_float32_gradients_close_to_float64(fused) -> None:
+    x, state, p = make_case(3, 30, (8,), 4, (True,) * 8, 1, torch.float64)
+    kw = dict(reset=Reset.TO_VALUE, n_ref=1, detach_reset=False, surrogate=FastSigmoid(2.0))
+    grads = []
+    for dtype in (torch.float64, torch.float32):
+        xx = x.to(dtype).clone().requires_grad_()
+        pp = LIFFamilyParams(*(t.to(dtype).clone().requires_grad_() for t in p))
+        ss = LIFFamilyState(*(t.to(dtype) for t in state))
+        spikes, _ = lif_scan(xx, ss, pp, **kw)
+        spikes.sum().backward()
+        grads.append([xx.grad.double(), *(t.grad.double() for t in pp)])
+    for a, b in zip(*grads, strict=True):
+        torch.testing.assert_close(b, a, rtol=1e-3, atol=1e-4 * (1 + a.abs().max().item()))
+
+
+def test_gradcheck_of_the_traces_with_detached_reset(fused) -> None:
+    """With a detached reset the traces depend on spikes only through piecewise-constant terms,
+    so the op's backward must match finite differences (spikes themselves are excluded)."""
+    x, state, p = make_case(7, 6, (2,), 3, (True,) * 8, 1, torch.float64)
+    s0, ref0 = state.s, state.ref
+
+    for reset in (Reset.SUBTRACT, Reset.TO_VALUE, Reset.SUBTRACT_AFTER_LEAK):
+
+        def f(x_, i0, v0, a0, *params: torch.Tensor, reset: Reset = reset) -> tuple:
+            r = lif_scan_traces(x_, (i0, v0, a0, s0, ref0), params, reset=reset, n_ref=1,
+                                detach_reset=True, surrogate=Triangle(0.5))
+            return r.v, r.i, r.a
+
+        inputs = tuple(t.clone().requires_grad_() for t in (x, state.i, state.v, state.a, *p))
+        assert torch.autograd.gradcheck(f, inputs)
+
+
+def test_opcheck(fused) -> None:
+    x, state, p = make_case(11, 5, (2,), 3, (True,) * 8, 2, torch.float64)
+    flat = [t.reshape(-1) for t in state]
+    params = torch.stack([t.expand(2, 3).reshape(-1) for t in p]).requires_grad_()
+    args = (x.reshape(5, -1).requires_grad_(), *(t.clone().requires_grad_(k < 4) for k, t in
+            enumerate(flat)), params, int(kernels.ResetKind.TO_VALUE), 2, False,
+            int(kernels.SurrogateKind.ATAN), 2.0)
+    torch.library.opcheck(torch.ops.neuraltide.lif_scan_fwd.default, args,
+                          test_utils=("test_schema", "test_autograd_registration",
+                                      "test_faketensor", "test_aot_dispatch_static"))
+
+
+def test_torch_compile_equals_eager(fused) -> None:
+    """Dynamo traces the op through its fake kernel and AOT autograd through its registered
+    backward (backend aot_eager: bit-equal to eager; inductor takes ~27 s to compile here and
+    re-rounds the surrounding arithmetic, so it is left to the GPU job)."""
+    x, state, p = make_case(5, 8, (3,), 4, (True, False) * 4, 1, torch.float32)
+    kw = dict(reset=Reset.SUBTRACT, n_ref=1, detach_reset=False, surrogate=Sigmoid(5.0))
+
+    def loss_fn(xx: torch.Tensor, *params: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        spikes, final = lif_scan(xx, state, params, **kw)
+        return spikes, (spikes.sum(0) * 0.5 + final.v).sum()
+
+    results = []
+    for fn in (loss_fn, torch.compile(loss_fn, backend="aot_eager", fullgraph=True)):
+        xx = x.clone().requires_grad_()
+        pp = [t.clone().requires_grad_() for t in p]
+        spikes, loss = fn(xx, *pp)
+        loss.backward()
+        results.append([spikes, loss, xx.grad, *(t.grad for t in pp)])
+    for a, b in zip(*results, strict=True):
+        assert torch.equal(a, b)
+
+
+# ---- errors, selection and fallback -----------------------------------------------------------
+
+
+def test_bad_arguments_raise_clear_errors(fused) -> None:
+    x, state, p = make_case(0, 4, (), 3, (False,) * 8, 0, torch.float32)
+    kw = dict(reset=Reset.SUBTRACT, n_ref=0, detach_reset=False, surrogate=ATan())
+    with pytest.raises(ValueError, match=r"surrogate .* not supported by the fused kernel"):
+        lif_scan(x, state, p, **{**kw, "surrogate": Custom(fn=lambda z, a: z * 0 + a)})
+    with pytest.raises(ValueError, match="reset must be one of"):
+        lif_scan(x, state, p, **{**kw, "reset": "hard"})
+    with pytest.raises(ValueError, match="n_ref must be an int >= 0"):
+        lif_scan(x, state, p, **{**kw, "n_ref": -1})
+    with pytest.raises(ValueError, match="float32 or float64"):
+        lif_scan(x.half(), state, p, **kw)
+    with pytest.raises(ValueError, match="does not broadcast"):
+        lif_scan(x, state, p._replace(beta=torch.ones(5)), **kw)
+    with pytest.raises(RuntimeError, match="lif_fused: params must have shape"):
+        torch.ops.neuraltide.lif_scan_fwd(x, *(t.expand(3) for t in state), torch.ones(7, 3),
+                                          0, 0, False, 0, 1.0)
+    with pytest.raises(RuntimeError, match="lif_fused: surrogate must be in"):
+        torch.ops.neuraltide.lif_scan_fwd(x, *(t.expand(3) for t in state), torch.ones(8, 3),
+                                          0, 0, False, 9, 1.0)
+
+
+def test_select(fused, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(kernels, "_warned", set())
+    assert select("lif", Backend.TORCH, device="cpu", dtype=torch.float32,
+                  surrogate=ATan()) is None
+    assert select("lif", Backend.AUTO, device="cpu", dtype=torch.float32,
+                  surrogate=ATan()) is lif_scan
+    assert select("lif", Backend.FUSED, device="cpu", dtype=torch.float64,
+                  surrogate=Triangle()) is lif_scan
+    custom = Custom(fn=lambda z, a: torch.ones_like(z))
+    with pytest.warns(RuntimeWarning, match="Custom is not supported"):
+        assert select("lif", Backend.AUTO, device="cpu", dtype=torch.float32,
+                      surrogate=custom) is None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the same reason warns once only
+        assert select("lif", Backend.AUTO, device="cpu", dtype=torch.float32,
+                      surrogate=custom) is None
+    with pytest.raises(RuntimeError, match=r"backend=Backend.FUSED requested but .*Custom"):
+        select("lif", Backend.FUSED, device="cpu", dtype=torch.float32, surrogate=custom)
+    with pytest.raises(ValueError, match="backend must be one of"):
+        select("lif", "fused", device="cpu", dtype=torch.float32, surrogate=ATan())  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="model must be one of"):
+        select("izhikevich", Backend.AUTO, device="cpu", dtype=torch.float32, surrogate=ATan())
+
+
+def test_failed_build_falls_back_or_raises(monkeypatch: pytest.MonkeyPatch) -> None:
+    failed = kernels.BuildStatus(False, False, "simulated: no compiler")
+    monkeypatch.setattr(_build, "_result", [failed])
+    monkeypatch.setattr(kernels, "_warned", set())
+    assert kernels.available() == failed
+    with pytest.warns(RuntimeWarning, match=r"could not be built .*simulated"):
+        assert select("lif", Backend.AUTO, device="cpu", dtype=torch.float32,
+                      surrogate=ATan()) is None
+    with pytest.raises(RuntimeError, match=r"Backend\.FUSED requested but the fused kernel could"):
+        select("lif", Backend.FUSED, device="cpu", dtype=torch.float32, surrogate=ATan())
+    x, state, p = make_case(0, 2, (), 2, (False,) * 8, 0, torch.float32)
+    with pytest.raises(RuntimeError, match="not available: simulated"):
+        lif_scan(x, state, p, reset=Reset.SUBTRACT, n_ref=0, detach_reset=False,
+                 surrogate=ATan())
+
+
+def test_import_builds_nothing() -> None:
+    import subprocess
+    import sys
+
+    code = ("import neuraltide.kernels as k, neuraltide.kernels._build as b, torch\n"
+            "assert b.status() is None\n"
+            "try:\n    torch.ops.neuraltide.lif_scan_fwd\nexcept (AttributeError, RuntimeError):\n"
+            "    print('not loaded')\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "not loaded"
+
+
+def test_model_parity_dimensionless_lif(fused) -> None:
+    """A model's own params and state run through the fused op give the model's result."""
+    lif = LIF.dimensionless(beta=0.85, threshold=1.0, t_ref=2)
+    x = torch.randn(40, 4, 7) * 0.6 + 0.3
+    want, want_state = lif(x)
+    got, got_state = lif_scan(x, lif.initial_state(x.shape[1:]), lif.params(), reset=lif.reset,
+                              n_ref=lif.n_ref, detach_reset=lif.detach_reset,
+                              surrogate=lif.surrogate)
+    assert torch.equal(got, want)
+    for a, b in zip(got_state, want_state, strict=True):
+        assert torch.equal(a, b)
