@@ -1,10 +1,12 @@
 """Benchmarks against the peers, in one run: ``python -m neuraltide.bench``.
 
-Measures the wall time of a forward + backward pass through a LIF layer over ``T`` steps
-(time-major ``(T, batch, neurons)`` input, ATan surrogate, subtractive reset, same beta and
-threshold) for NeuralTide and for each peer that is installed (snnTorch now; Norse and
-SpikingJelly when present), on the same input, and prints a Markdown table with the ratio
-``peer time / NeuralTide time`` (> 1: NeuralTide is faster), the date and the machine.
+NeuralTide runs its default backend (the fused kernel where it is built); its own PyTorch scan
+(``Backend.TORCH``) is listed as a row of its own. Measures the wall time of a forward +
+backward pass through a LIF layer over ``T`` steps (time-major ``(T, batch, neurons)`` input,
+ATan surrogate, subtractive reset, same beta and threshold) for NeuralTide and for each peer
+that is installed (snnTorch now; Norse and SpikingJelly when present), on the same input, and
+prints a Markdown table with the ratio ``peer time / NeuralTide time`` (> 1: NeuralTide is
+faster), the date and the machine.
 
 Before timing, each peer's spikes are compared with NeuralTide's; a row is only reported for a
 peer whose spikes are identical, so the table compares equal work.
@@ -21,6 +23,7 @@ from collections.abc import Callable
 import torch
 from torch.utils import benchmark
 
+from .kernels import Backend
 from .neurons import LIF, Reset
 from .surrogate import ATan
 
@@ -29,9 +32,11 @@ __all__ = ["main", "run"]
 BETA, THRESHOLD = 0.9, 1.0
 
 
-def _neuraltide(T: int) -> Callable[[torch.Tensor], torch.Tensor]:
+def _neuraltide(
+    T: int, backend: Backend = Backend.AUTO
+) -> Callable[[torch.Tensor], torch.Tensor]:
     lif = LIF.dimensionless(beta=BETA, threshold=THRESHOLD, reset=Reset.SUBTRACT_AFTER_LEAK,
-                            surrogate=ATan(alpha=2.0))
+                            surrogate=ATan(alpha=2.0), backend=backend)
 
     def f(x: torch.Tensor) -> torch.Tensor:
         return lif(x)[0]
@@ -59,7 +64,11 @@ def _snntorch(T: int) -> Callable[[torch.Tensor], torch.Tensor] | None:
     return f
 
 
-PEERS = {"snnTorch": _snntorch}
+def _neuraltide_torch_scan(T: int) -> Callable[[torch.Tensor], torch.Tensor]:
+    return _neuraltide(T, Backend.TORCH)
+
+
+PEERS = {"NeuralTide, PyTorch scan": _neuraltide_torch_scan, "snnTorch": _snntorch}
 
 
 def _fwd_bwd(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> None:

@@ -228,7 +228,13 @@ class NeuronModel(nn.Module, ABC):
         check_finite_input(owner, x_seq)
         if state is None:
             state = self.initial_state(x_seq.shape[1:], x_seq.device, x_seq.dtype)
-        p = self.params()
+        return self._scan_steps(x_seq, state, self.params(), record)
+
+    def _scan_steps(
+        self, x_seq: Tensor, state: Any, p: Any, record: tuple[str, ...]
+    ) -> tuple[Tensor, Any, dict[str, Tensor]]:
+        """The time loop over :meth:`step_fn` (inputs already checked); models with a fused
+        kernel override this to dispatch."""
         out, rec = [], {n: [] for n in record}
         for x in x_seq:
             s, state = self.step_fn(x, state, p)

@@ -47,8 +47,10 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor
 
+from .. import kernels
 from .._params import ParamSpec
 from .._validate import check_option
+from ..kernels import Backend
 from ..surrogate import Surrogate, spike
 from ..surrogate import check as check_surrogate
 from ..units import _is_multiple, decay_from_tau
@@ -219,12 +221,14 @@ class LIFFamily(NeuronModel):
         dt: float,
         shape: tuple[int, ...],
         learn: Sequence[str],
+        backend: Backend = Backend.AUTO,
     ) -> None:
         if type(self) is LIFFamily:
             raise TypeError("LIFFamily is abstract: use LIF, SynapticLIF, AdaptiveLIF, ...")
         super().__init__(dt=dt)
         owner = type(self).__name__
         check_option(owner, "reset", reset, Reset)
+        check_option(owner, "backend", backend, Backend)
         check_surrogate(owner, surrogate)
         if "v_reset" in learn and reset is not Reset.TO_VALUE:
             raise ValueError(
@@ -235,6 +239,7 @@ class LIFFamily(NeuronModel):
         self.reset = reset
         self.detach_reset = bool(detach_reset)
         self.surrogate = surrogate
+        self.backend = backend
         table = _PHYSICAL if form is Form.PHYSICAL else _DIMENSIONLESS
         names = self.PHYSICAL if form is Form.PHYSICAL else self.DIMENSIONLESS
         self._init_params([table[n] for n in names], values, learn, shape)
@@ -286,6 +291,23 @@ class LIFFamily(NeuronModel):
             detach_reset=self.detach_reset,
         )
 
+    def _scan_steps(
+        self, x_seq: Tensor, state: LIFFamilyState, p: LIFFamilyParams, record: tuple[str, ...]
+    ) -> tuple[Tensor, LIFFamilyState, dict[str, Tensor]]:
+        # the fused kernel records v, i, a and the spikes for free; "ref" needs the loop
+        fused = kernels.select("lif", self.backend, device=x_seq.device, dtype=x_seq.dtype,
+                               surrogate=self.surrogate)
+        if fused is None or "ref" in record:
+            return super()._scan_steps(x_seq, state, p, record)
+        opts = dict(reset=self.reset, n_ref=self.n_ref, detach_reset=self.detach_reset,
+                    surrogate=self.surrogate)
+        if not record:
+            spikes, final = fused(x_seq, state, p, **opts)
+            return spikes, final, {}
+        out = kernels.lif_scan_traces(x_seq, state, p, **opts)
+        traces = {"v": out.v, "i": out.i, "a": out.a, "s": out.spikes}
+        return out.spikes, out.state, {n: traces[n] for n in record}
+
     def rest_state(
         self, shape: tuple[int, ...], device: Any, dtype: torch.dtype
     ) -> LIFFamilyState:
@@ -296,6 +318,6 @@ class LIFFamily(NeuronModel):
 
     def extra_repr(self) -> str:
         return (
-            f"form={self.form.name}, reset={self.reset.name}, "
+            f"form={self.form.name}, reset={self.reset.name}, backend={self.backend.name}, "
             f"{super().extra_repr()}"
         )

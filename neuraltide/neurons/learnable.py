@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from torch import Tensor
 
+from ..kernels import Backend
 from ..surrogate import ATan, Surrogate
 from ._family import Form, LIFFamily, Reset
 
@@ -78,6 +79,7 @@ class LearnableNeuron(LIFFamily):
         reset: Reset = Reset.TO_VALUE,
         detach_reset: bool = True,
         surrogate: Surrogate = ATan(),
+        backend: Backend = Backend.AUTO,
         dt: float = 0.1,
         shape: tuple[int, ...] = (),
         learn: Sequence[str] = _LEARN_PHYSICAL,
@@ -86,7 +88,7 @@ class LearnableNeuron(LIFFamily):
             Form.PHYSICAL,
             dict(tau_mem=tau_mem, tau_syn=tau_syn, tau_adapt=tau_adapt, adapt=adapt,
                  v_rest=v_rest, v_th=v_th, v_reset=v_reset, r_mem=r_mem, t_ref=t_ref),
-            reset=reset, detach_reset=detach_reset, surrogate=surrogate,
+            reset=reset, detach_reset=detach_reset, surrogate=surrogate, backend=backend,
             dt=dt, shape=shape, learn=learn,
         )
 
@@ -104,6 +106,7 @@ class LearnableNeuron(LIFFamily):
         reset: Reset = Reset.TO_VALUE,
         detach_reset: bool = True,
         surrogate: Surrogate = ATan(),
+        backend: Backend = Backend.AUTO,
         shape: tuple[int, ...] = (),
         learn: Sequence[str] = _LEARN_DIMENSIONLESS,
     ) -> LearnableNeuron:
@@ -114,7 +117,7 @@ class LearnableNeuron(LIFFamily):
             Form.DIMENSIONLESS,
             dict(beta=beta, alpha=alpha, rho=rho, adapt=adapt, threshold=threshold,
                  v_reset=v_reset, t_ref=t_ref),
-            reset=reset, detach_reset=detach_reset, surrogate=surrogate,
+            reset=reset, detach_reset=detach_reset, surrogate=surrogate, backend=backend,
             dt=1.0, shape=shape, learn=learn,
         )
         return obj

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 
 from torch import Tensor
 
+from ..kernels import Backend
 from ..surrogate import ATan, Surrogate
 from ._family import Form, LIFFamily, Reset
 
@@ -49,6 +50,8 @@ class LIF(LIFFamily):
         reset: :class:`Reset` mode.
         detach_reset: stop gradients through the reset.
         surrogate: spike surrogate gradient, a function of :math:`v - v_\text{th}` [mV].
+        backend: :class:`~neuraltide.kernels.Backend`: ``AUTO`` runs sequences through the fused
+            C++/CUDA kernel where it can (built-in surrogates), else the PyTorch scan.
         dt: step [ms], > 0.
         shape: per-neuron parameter shape, e.g. ``(128,)``; ``()`` shares one value per layer.
         learn: names of parameters to train, e.g. ``("tau_mem", "v_th")``.
@@ -81,6 +84,7 @@ class LIF(LIFFamily):
         reset: Reset = Reset.TO_VALUE,
         detach_reset: bool = True,
         surrogate: Surrogate = ATan(),
+        backend: Backend = Backend.AUTO,
         dt: float = 0.1,
         shape: tuple[int, ...] = (),
         learn: Sequence[str] = (),
@@ -89,7 +93,7 @@ class LIF(LIFFamily):
             Form.PHYSICAL,
             dict(tau_mem=tau_mem, v_rest=v_rest, v_th=v_th, v_reset=v_reset, r_mem=r_mem,
                  t_ref=t_ref),
-            reset=reset, detach_reset=detach_reset, surrogate=surrogate,
+            reset=reset, detach_reset=detach_reset, surrogate=surrogate, backend=backend,
             dt=dt, shape=shape, learn=learn,
         )
 
@@ -104,6 +108,7 @@ class LIF(LIFFamily):
         reset: Reset = Reset.SUBTRACT_AFTER_LEAK,
         detach_reset: bool = True,
         surrogate: Surrogate = ATan(),
+        backend: Backend = Backend.AUTO,
         shape: tuple[int, ...] = (),
         learn: Sequence[str] = (),
     ) -> LIF:
@@ -129,7 +134,7 @@ class LIF(LIFFamily):
             obj,
             Form.DIMENSIONLESS,
             dict(beta=beta, threshold=threshold, v_reset=v_reset, t_ref=t_ref),
-            reset=reset, detach_reset=detach_reset, surrogate=surrogate,
+            reset=reset, detach_reset=detach_reset, surrogate=surrogate, backend=backend,
             dt=1.0, shape=shape, learn=learn,
         )
         return obj
@@ -168,6 +173,7 @@ class SynapticLIF(LIFFamily):
         reset: Reset = Reset.TO_VALUE,
         detach_reset: bool = True,
         surrogate: Surrogate = ATan(),
+        backend: Backend = Backend.AUTO,
         dt: float = 0.1,
         shape: tuple[int, ...] = (),
         learn: Sequence[str] = (),
@@ -176,7 +182,7 @@ class SynapticLIF(LIFFamily):
             Form.PHYSICAL,
             dict(tau_mem=tau_mem, tau_syn=tau_syn, v_rest=v_rest, v_th=v_th, v_reset=v_reset,
                  r_mem=r_mem, t_ref=t_ref),
-            reset=reset, detach_reset=detach_reset, surrogate=surrogate,
+            reset=reset, detach_reset=detach_reset, surrogate=surrogate, backend=backend,
             dt=dt, shape=shape, learn=learn,
         )
 
@@ -192,6 +198,7 @@ class SynapticLIF(LIFFamily):
         reset: Reset = Reset.SUBTRACT_AFTER_LEAK,
         detach_reset: bool = True,
         surrogate: Surrogate = ATan(),
+        backend: Backend = Backend.AUTO,
         shape: tuple[int, ...] = (),
         learn: Sequence[str] = (),
     ) -> SynapticLIF:
@@ -206,7 +213,7 @@ class SynapticLIF(LIFFamily):
             obj,
             Form.DIMENSIONLESS,
             dict(beta=beta, alpha=alpha, threshold=threshold, v_reset=v_reset, t_ref=t_ref),
-            reset=reset, detach_reset=detach_reset, surrogate=surrogate,
+            reset=reset, detach_reset=detach_reset, surrogate=surrogate, backend=backend,
             dt=1.0, shape=shape, learn=learn,
         )
         return obj
