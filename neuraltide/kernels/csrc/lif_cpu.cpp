@@ -21,6 +21,71 @@ int64_t grain_blocks(int64_t T) {
 }
 }  // namespace
 
+// One block of neurons [m0, m0 + n), forward over all T steps. The reset kind and whether a
+// refractory period exists are compile-time constants here (RESET, REF), so after inlining
+// the step has no loop-invariant branches left and the compiler can vectorise across neurons.
+template <typename scalar_t, int RESET, bool REF>
+void forward_block(const LifConfig& cfg_in, int64_t T, int64_t M, int64_t m0, int64_t n,
+                   const scalar_t* __restrict__ x, const scalar_t* __restrict__ i0,
+                   const scalar_t* __restrict__ v0, const scalar_t* __restrict__ a0,
+                   const scalar_t* __restrict__ s0, const scalar_t* __restrict__ ref0,
+                   const scalar_t* __restrict__ params, scalar_t* __restrict__ spikes,
+                   scalar_t* __restrict__ v_out, scalar_t* __restrict__ i_out,
+                   scalar_t* __restrict__ a_out, uint8_t* __restrict__ flags,
+                   scalar_t* __restrict__ ref_out) {
+  LifConfig cfg = cfg_in;
+  cfg.reset = RESET;
+  if (!REF) cfg.n_ref = 0;
+  scalar_t pr[kNumParams][kBlock];
+  scalar_t i[kBlock], v[kBlock], a[kBlock], s[kBlock], ref[kBlock];
+  for (int q = 0; q < kNumParams; ++q)
+    for (int64_t j = 0; j < n; ++j) pr[q][j] = params[q * M + m0 + j];
+  for (int64_t j = 0; j < n; ++j) {
+    i[j] = i0[m0 + j];
+    v[j] = v0[m0 + j];
+    a[j] = a0[m0 + j];
+    s[j] = s0[m0 + j];
+    ref[j] = ref0[m0 + j];
+  }
+  for (int64_t t = 0; t < T; ++t) {
+    const int64_t k0 = t * M + m0;
+    for (int64_t j = 0; j < n; ++j) {
+      const LifParams<scalar_t> p{pr[P_BETA][j], pr[P_ALPHA][j], pr[P_RHO][j],
+                                  pr[P_ADAPT][j], pr[P_V_REST][j], pr[P_GAIN][j],
+                                  pr[P_V_TH][j], pr[P_V_RESET][j]};
+      scalar_t ii = i[j], vv = v[j], aa = a[j], ss = s[j], rr = ref[j];
+      bool held;
+      lif_step_forward<scalar_t>(p, cfg, x[k0 + j], ii, vv, aa, ss, rr, held);
+      i[j] = ii;
+      v[j] = vv;
+      a[j] = aa;
+      s[j] = ss;
+      ref[j] = rr;
+      spikes[k0 + j] = ss;
+      v_out[k0 + j] = vv;
+      i_out[k0 + j] = ii;
+      a_out[k0 + j] = aa;
+      if (REF) flags[k0 + j] = held ? kHeld : uint8_t(0);
+    }
+  }
+  for (int64_t j = 0; j < n; ++j) ref_out[m0 + j] = ref[j];
+}
+
+template <typename scalar_t, int RESET>
+void forward_block_ref(bool has_ref, const LifConfig& cfg, int64_t T, int64_t M, int64_t m0,
+                       int64_t n, const scalar_t* x, const scalar_t* i0, const scalar_t* v0,
+                       const scalar_t* a0, const scalar_t* s0, const scalar_t* ref0,
+                       const scalar_t* params, scalar_t* spikes, scalar_t* v_out,
+                       scalar_t* i_out, scalar_t* a_out, uint8_t* flags, scalar_t* ref_out) {
+  if (has_ref) {
+    forward_block<scalar_t, RESET, true>(cfg, T, M, m0, n, x, i0, v0, a0, s0, ref0, params,
+                                         spikes, v_out, i_out, a_out, flags, ref_out);
+  } else {
+    forward_block<scalar_t, RESET, false>(cfg, T, M, m0, n, x, i0, v0, a0, s0, ref0, params,
+                                          spikes, v_out, i_out, a_out, flags, ref_out);
+  }
+}
+
 template <typename scalar_t>
 void lif_scan_forward_cpu(const LifConfig& cfg, int64_t T, int64_t M, const scalar_t* x,
                           const scalar_t* i0, const scalar_t* v0, const scalar_t* a0,
@@ -28,34 +93,21 @@ void lif_scan_forward_cpu(const LifConfig& cfg, int64_t T, int64_t M, const scal
                           scalar_t* spikes, scalar_t* v_out, scalar_t* i_out, scalar_t* a_out,
                           uint8_t* flags, scalar_t* ref_out) {
   const int64_t nblocks = (M + kBlock - 1) / kBlock;
+  const bool has_ref = cfg.n_ref > 0;
   at::parallel_for(0, nblocks, grain_blocks(T), [&](int64_t b_begin, int64_t b_end) {
-    LifParams<scalar_t> p[kBlock];
-    scalar_t i[kBlock], v[kBlock], a[kBlock], s[kBlock], ref[kBlock];
     for (int64_t b = b_begin; b < b_end; ++b) {
       const int64_t m0 = b * kBlock;
       const int64_t n = (M - m0) < kBlock ? (M - m0) : kBlock;
-      for (int64_t j = 0; j < n; ++j) {
-        p[j] = load_params(params, M, m0 + j);
-        i[j] = i0[m0 + j];
-        v[j] = v0[m0 + j];
-        a[j] = a0[m0 + j];
-        s[j] = s0[m0 + j];
-        ref[j] = ref0[m0 + j];
+#define NT_FWD_BLOCK(R)                                                                       \
+  forward_block_ref<scalar_t, R>(has_ref, cfg, T, M, m0, n, x, i0, v0, a0, s0, ref0, params, \
+                                 spikes, v_out, i_out, a_out, flags, ref_out)
+      switch (cfg.reset) {
+        case RESET_SUBTRACT: NT_FWD_BLOCK(RESET_SUBTRACT); break;
+        case RESET_SUBTRACT_AFTER_LEAK: NT_FWD_BLOCK(RESET_SUBTRACT_AFTER_LEAK); break;
+        case RESET_TO_VALUE: NT_FWD_BLOCK(RESET_TO_VALUE); break;
+        default: NT_FWD_BLOCK(RESET_NONE); break;
       }
-      for (int64_t t = 0; t < T; ++t) {
-        const int64_t k0 = t * M + m0;
-        for (int64_t j = 0; j < n; ++j) {
-          const int64_t k = k0 + j;
-          bool held;
-          lif_step_forward<scalar_t>(p[j], cfg, x[k], i[j], v[j], a[j], s[j], ref[j], held);
-          spikes[k] = s[j];
-          v_out[k] = v[j];
-          i_out[k] = i[j];
-          a_out[k] = a[j];
-          if (flags != nullptr) flags[k] = held ? kHeld : uint8_t(0);
-        }
-      }
-      for (int64_t j = 0; j < n; ++j) ref_out[m0 + j] = ref[j];
+#undef NT_FWD_BLOCK
     }
   });
 }
