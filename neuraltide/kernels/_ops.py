@@ -124,9 +124,12 @@ def _check(x_seq: Tensor, state: Sequence[Tensor], params: Sequence[Tensor]) -> 
 
 def _flat(t: Tensor | float, name: str, step: torch.Size, like: Tensor) -> Tensor:
     """``t`` broadcast to one step's shape and flattened to ``(M,)`` (differentiably)."""
-    t = torch.as_tensor(t, dtype=like.dtype, device=like.device)
+    if isinstance(t, Tensor):
+        t = t.to(device=like.device, dtype=like.dtype)  # differentiable cast
+    else:
+        t = torch.as_tensor(t, dtype=like.dtype, device=like.device)
     try:
-        return t.to(like.dtype).expand(step).reshape(-1)
+        return t.expand(step).reshape(-1)
     except RuntimeError:
         raise ValueError(
             f"lif_scan: {name} has shape {tuple(t.shape)}, which does not broadcast to one "
@@ -158,6 +161,11 @@ def _scan(
     built = load()
     if not built.cpu:
         raise RuntimeError(f"lif_scan: the fused kernel is not available: {built.error}")
+    if x_seq.device.type != "cpu" and not (x_seq.device.type == "cuda" and built.cuda):
+        raise RuntimeError(
+            f"lif_scan: the fused kernel was built for CPU{' and CUDA' if built.cuda else ''} "
+            f"only, got x_seq on {x_seq.device}; use the pure-PyTorch scan (Backend.TORCH)."
+        )
     T = x_seq.shape[0]
     step = x_seq.shape[1:]
     x2 = x_seq.reshape(T, -1).contiguous()

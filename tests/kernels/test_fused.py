@@ -285,6 +285,8 @@ def test_bad_arguments_raise_clear_errors(fused) -> None:
         lif_scan(x.half(), state, p, **kw)
     with pytest.raises(ValueError, match="does not broadcast"):
         lif_scan(x, state, p._replace(beta=torch.ones(5)), **kw)
+    with pytest.raises(RuntimeError, match=r"built for CPU.* only, got x_seq on meta"):
+        lif_scan(x.to("meta"), state, p, **kw)
     with pytest.raises(RuntimeError, match="lif_fused: params must have shape"):
         torch.ops.neuraltide.lif_scan_fwd(x, *(t.expand(3) for t in state), torch.ones(7, 3),
                                           0, 0, False, 0, 1.0)
