@@ -6,7 +6,8 @@ backward pass through a LIF layer over ``T`` steps (time-major ``(T, batch, neur
 ATan surrogate, subtractive reset, same beta and threshold) for NeuralTide and for each peer
 that is installed (snnTorch now; Norse and SpikingJelly when present), on the same input, and
 prints a Markdown table with the ratio ``peer time / NeuralTide time`` (> 1: NeuralTide is
-faster), the date and the machine.
+faster), the date and the machine, and the bytes autograd keeps for the backward per
+neuron-step (float32).
 
 Before timing, each peer's spikes are compared with NeuralTide's; a row is only reported for a
 peer whose spikes are identical, so the table compares equal work.
@@ -76,6 +77,21 @@ def _fwd_bwd(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> None
     f(x).sum().backward()
 
 
+def saved_bytes(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> int:
+    """Bytes autograd keeps for the backward of ``f(x)``: the distinct storages packed by
+    saved-tensor hooks (a tensor saved twice, or a view of a saved one, counts once)."""
+    storages: dict[int, int] = {}
+
+    def pack(t: torch.Tensor) -> torch.Tensor:
+        st = t.untyped_storage()
+        storages[st.data_ptr()] = st.nbytes()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        f(x.detach().requires_grad_())
+    return sum(storages.values())
+
+
 def run(sizes: list[tuple[int, int, int]], min_run_time: float = 1.0) -> list[dict]:
     """Time every (T, batch, neurons) size; returns one row per size and peer."""
     rows = []
@@ -84,6 +100,8 @@ def run(sizes: list[tuple[int, int, int]], min_run_time: float = 1.0) -> list[di
         ours = _neuraltide(T)
         t_ours = benchmark.Timer("f(x)", globals={"f": lambda x, o=ours: _fwd_bwd(o, x), "x": x}
                                  ).blocked_autorange(min_run_time=min_run_time).median
+        steps = T * B * N
+        mem_ours = saved_bytes(ours, x) / steps
         for name, make in PEERS.items():
             peer = make(T)
             if peer is None:
@@ -94,7 +112,8 @@ def run(sizes: list[tuple[int, int, int]], min_run_time: float = 1.0) -> list[di
                 "f(x)", globals={"f": lambda x, p=peer: _fwd_bwd(p, x), "x": x}
             ).blocked_autorange(min_run_time=min_run_time).median
             rows.append(dict(size=(T, B, N), peer=name, ours_ms=1e3 * t_ours,
-                             peer_ms=1e3 * t_peer, ratio=t_peer / t_ours))
+                             peer_ms=1e3 * t_peer, ratio=t_peer / t_ours, ours_b=mem_ours,
+                             peer_b=saved_bytes(peer, x) / steps))
     return rows
 
 
@@ -109,13 +128,15 @@ def table(rows: list[dict]) -> str:
     lines = [
         f"Measured {datetime.date.today().isoformat()} on {machine()}.",
         "",
-        "| T × batch × neurons | peer | NeuralTide [ms] | peer [ms] | peer / NeuralTide |",
-        "|---|---|---|---|---|",
+        "| T × batch × neurons | peer | NeuralTide [ms] | peer [ms] | peer / NeuralTide "
+        "| saved for backward [B/neuron-step]: NeuralTide, peer |",
+        "|---|---|---|---|---|---|",
     ]
     for r in rows:
         T, B, N = r["size"]
         lines.append(f"| {T} × {B} × {N} | {r['peer']} | {r['ours_ms']:.1f} | "
-                     f"{r['peer_ms']:.1f} | {r['ratio']:.2f} |")
+                     f"{r['peer_ms']:.1f} | {r['ratio']:.2f} | "
+                     f"{r['ours_b']:.1f}, {r['peer_b']:.1f} |")
     return "\n".join(lines)
 
 
