@@ -146,6 +146,7 @@ def check_finite_input(
     hint: str = "NaN/inf would spread into the neuron state.",
 ) -> None:
     """Raise ``ValueError`` if ``x`` holds NaN or inf, before it can corrupt a state."""
+    x = x.detach()  # a check, not part of the graph: isfinite would keep x for the backward
     if not torch.isfinite(x).all():
         bad = (~torch.isfinite(x)).nonzero()[0].tolist()
         value = x[tuple(bad)].item()

@@ -128,3 +128,18 @@ def test_every_parameter_can_learn(model_and_input) -> None:
     (rec.spikes.sum() + rec.traces["v"].mean()).backward()
     for name, p in trained.named_parameters():
         assert p.grad is not None and torch.isfinite(p.grad).all(), name
+
+
+def test_the_input_check_keeps_nothing_for_the_backward() -> None:
+    from neuraltide._params import check_finite_input
+
+    packed = []
+
+    def pack(t: torch.Tensor) -> torch.Tensor:
+        packed.append(t.shape)
+        return t
+
+    x = torch.randn(50, 4, requires_grad=True)
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        check_finite_input("LIF", x)
+    assert packed == []
