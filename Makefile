@@ -4,7 +4,7 @@
 #   make lab    set up .venv (first run only), then JupyterLab on notebooks/
 #
 # Set-up: .venv is created with `python3 -m venv` if missing; torch==2.13.0 (CPU) is installed
-# first, then the package in editable mode with the dev and widgets extras, everything
+# first, then the package in editable mode with every extra (dev, widgets, bench, hardware), everything
 # constrained by the lock .ci/lock.txt. A stamp file skips the installs on later runs until
 # pyproject.toml or the lock changes.
 
@@ -17,7 +17,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 LOCK   := .ci/lock.txt
 STAMP  := $(VENV)/.neuraltide-installed
-EXTRAS ?= dev,widgets
+EXTRAS ?= dev,widgets,bench,hardware
 TORCH  := torch==2.13.0
 
 # pip's config here warns "Location ... is ignored" for every find-links/index entry: harmless,

@@ -1,4 +1,4 @@
-"""Benchmarks against the peers, in one run: ``python -m neuraltide.bench``.
+"""LIF layer benchmark suite: ``python -m neuraltide.bench --suite lif``.
 
 NeuralTide runs its default backend (the fused kernel where it is built); its own PyTorch scan
 (``Backend.TORCH``) is listed as a row of its own. Measures the wall time of a forward +
@@ -15,20 +15,17 @@ peer whose spikes are identical, so the table compares equal work.
 
 from __future__ import annotations
 
-import argparse
-import datetime
-import os
-import platform
 from collections.abc import Callable
 
 import torch
 from torch.utils import benchmark
 
-from .kernels import Backend
-from .neurons import LIF, Reset
-from .surrogate import ATan
+from ..kernels import Backend
+from ..neurons import LIF, Reset
+from ..surrogate import ATan
+from ._common import stamp
 
-__all__ = ["main", "run"]
+__all__ = ["report", "run", "table"]
 
 BETA, THRESHOLD = 0.9, 1.0
 
@@ -117,16 +114,10 @@ def run(sizes: list[tuple[int, int, int]], min_run_time: float = 1.0) -> list[di
     return rows
 
 
-def machine() -> str:
-    """One line describing where the numbers were taken."""
-    return (f"{platform.machine()} CPU, {os.cpu_count()} cores, torch {torch.__version__}, "
-            f"{torch.get_num_threads()} threads")
-
-
 def table(rows: list[dict]) -> str:
     """Markdown table of :func:`run`'s rows."""
     lines = [
-        f"Measured {datetime.date.today().isoformat()} on {machine()}.",
+        stamp(),
         "",
         "| T × batch × neurons | peer | NeuralTide [ms] | peer [ms] | peer / NeuralTide "
         "| saved for backward [B/neuron-step]: NeuralTide, peer |",
@@ -140,13 +131,7 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="one small size, short timing")
-    args = parser.parse_args(argv)
-    sizes = [(100, 32, 256)] if args.quick else [(100, 32, 256), (500, 16, 1024)]
-    print(table(run(sizes, min_run_time=0.2 if args.quick else 1.0)))
-
-
-if __name__ == "__main__":
-    main()
+def report(quick: bool = False) -> str:
+    """Run the suite and return its Markdown section."""
+    sizes = [(100, 32, 256)] if quick else [(100, 32, 256), (500, 16, 1024)]
+    return table(run(sizes, min_run_time=0.2 if quick else 1.0))

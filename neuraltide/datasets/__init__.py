@@ -1,0 +1,1 @@
+"""Small data sets made in code or shipped by a package; nothing is downloaded at run time."""

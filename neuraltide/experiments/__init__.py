@@ -1,0 +1,1 @@
+"""Re-runnable studies (``python -m neuraltide.experiments.<name>``)."""
