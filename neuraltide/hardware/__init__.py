@@ -1,1 +1,4 @@
-"""Neuromorphic hardware mapping: quantization, fixed-point simulation, core partitioning, energy estimates and NIR export/import."""
+"""Neuromorphic hardware mapping.
+
+Quantization, fixed-point simulation, core partitioning, energy estimates and NIR export/import.
+"""

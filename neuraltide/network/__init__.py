@@ -1,1 +1,5 @@
-"""Population networks: populations, projections, connectivity, synapses, delays, monitors and the differentiable `Network` simulator."""
+"""Population networks.
+
+Populations, projections, connectivity, synapses, delays, monitors and the differentiable `Network`
+simulator.
+"""

@@ -1,1 +1,4 @@
-"""Online synaptic plasticity attached to projections: pair-based, triplet and reward-modulated STDP."""
+"""Online synaptic plasticity attached to projections.
+
+Pair-based, triplet and reward-modulated STDP.
+"""
