@@ -11,4 +11,4 @@ from ._common import machine
 __all__ = ["SUITES", "machine"]
 
 #: suite name -> module (relative to this package) that defines ``report(quick) -> str``
-SUITES: dict[str, str] = {"lif": ".lif"}
+SUITES: dict[str, str] = {"lif": ".lif", "network": ".network"}

@@ -11,7 +11,6 @@ from neuraltide.network import (
     AllToAll,
     Exponential,
     FixedProbability,
-    FromIndices,
     Network,
     PoissonGroup,
     Population,
@@ -22,19 +21,12 @@ from neuraltide.network import (
     SpikeMonitor,
     StateMonitor,
 )
+from neuraltide.network.examples import cuba, cuba_structure
 from neuraltide.neurons import LIF
 from neuraltide.surrogate import FastSigmoid
 
 
 # ---- CUBA (Vogels & Abbott 2005, as in Brian2's examples/CUBA.py) ------------------------------
-def cuba_structure(seed: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Connectivity (p = 0.02 from each neuron, pre < 3200 excitatory) and initial v [mV]."""
-    g = torch.Generator().manual_seed(seed)
-    pre, post = (torch.rand(4000, 4000, generator=g) < 0.02).nonzero(as_tuple=True)
-    v0 = -60.0 + 10.0 * torch.rand(4000, generator=g, dtype=torch.float64)
-    return pre, post, v0
-
-
 def rate_and_cv(t_ms: np.ndarray, i: np.ndarray, n: int, duration_ms: float) -> tuple[float, float]:
     """Mean rate [Hz] and mean ISI coefficient of variation over neurons with >= 3 spikes."""
     order = np.lexsort((t_ms, i))
@@ -48,25 +40,19 @@ def rate_and_cv(t_ms: np.ndarray, i: np.ndarray, n: int, duration_ms: float) -> 
     return len(t_ms) / n / (duration_ms / 1e3), float(np.mean(cvs))
 
 
-def cuba_neuraltide(pre, post, v0) -> tuple[float, float]:
-    lif = LIF(tau_mem=20.0, v_rest=-49.0, v_th=-50.0, v_reset=-60.0, r_mem=1.0, t_ref=5.0,
-              dt=0.1)
-    P = Population(4000, lif, name="P", init={"v": v0})
-    e = pre < 3200
-    Ce = Projection(P, P, FromIndices(pre[e], post[e]), weight=60 * 0.27 / 10,
-                    synapse=Exponential(5.0), sign=Sign.EXCITATORY, name="Ce")
-    Ci = Projection(P, P, FromIndices(pre[~e], post[~e]), weight=20 * 4.5 / 10,
-                    synapse=Exponential(10.0), sign=Sign.INHIBITORY, name="Ci")
-    mon = SpikeMonitor(P)
+def cuba_neuraltide(structure) -> tuple[float, float]:
+    model = cuba(structure=structure)
+    mon = SpikeMonitor(model.P)
     with torch.no_grad():
-        Network([P], [Ce, Ci]).run(duration=1000.0, monitors=[mon], progress=False)
+        model.network.run(duration=1000.0, monitors=[mon], progress=False)
     return rate_and_cv(mon.t.numpy(), mon.i.numpy(), 4000, 1000.0)
 
 
-def cuba_brian2(pre, post, v0) -> tuple[float, float]:
+def cuba_brian2(structure) -> tuple[float, float]:
     b2 = pytest.importorskip("brian2")
     from brian2 import ms, mV, second
 
+    pre, post, v0 = structure
     b2.start_scope()
     b2.prefs.codegen.target = "numpy"
     ns = dict(taum=20 * ms, taue=5 * ms, taui=10 * ms, Vt=-50 * mV, Vr=-60 * mV, El=-49 * mV,
@@ -93,8 +79,8 @@ def test_cuba_rate_and_isi_cv_agree_with_brian2(seed: int) -> None:
     """Same connectivity and initial membranes in both simulators; the network is chaotic, so
     spike trains diverge, but the statistics agree (the issue asks for 10%)."""
     structure = cuba_structure(seed)
-    rate_b, cv_b = cuba_brian2(*structure)
-    rate_n, cv_n = cuba_neuraltide(*structure)
+    rate_b, cv_b = cuba_brian2(structure)
+    rate_n, cv_n = cuba_neuraltide(structure)
     assert 3.0 < rate_b < 9.0  # Brian2's own CUBA regime: asynchronous, a few Hz
     assert abs(rate_n - rate_b) < 0.10 * rate_b, (rate_n, rate_b)
     assert abs(cv_n - cv_b) < 0.10 * cv_b, (cv_n, cv_b)
