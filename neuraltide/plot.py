@@ -34,7 +34,7 @@ from torch import Tensor
 from .neurons import Recording
 from .surrogate import Custom, Surrogate
 
-__all__ = ["fi_curve", "phase_plane", "raster", "surrogates", "traces"]
+__all__ = ["fi_curve", "phase_plane", "raster", "raster_events", "surrogates", "traces"]
 
 ArrayLike = Tensor | np.ndarray | Sequence[float]
 
@@ -178,6 +178,65 @@ def raster(
 
 
 # ---- traces ----------------------------------------------------------------------------------
+
+def raster_events(
+    populations: Sequence[tuple[str, Tensor, Tensor, int]],
+    *,
+    ax: Axes | None = None,
+    duration: float | None = None,
+    colors: Sequence[str] = (),
+    marker_size: float = 2.0,
+) -> Axes:
+    """Raster of spike events, one population above the other (e.g. from network monitors:
+    ``raster_events([mon_E.events(), mon_I.events()])``).
+
+    Args:
+        populations: ``(label, t, i, n)`` per population: spike times ``t`` [ms], neuron
+            indices ``i`` (both ``(n_spikes,)``) and the population size ``n``.
+        ax: axes to draw on; ``None`` makes a new figure.
+        duration: x-axis end [ms]; default the last spike.
+        colors: one colour per population; empty: the colour cycle.
+        marker_size: dot size [points²].
+
+    Returns:
+        the axes; population ``k`` is ``ax.collections[k]`` with offsets ``(t, i + offset)``,
+        the offset being the sizes of the populations drawn below it.
+
+    Example::
+
+        >>> import torch
+        >>> ax = raster_events([("E", torch.tensor([1.0, 2.5]), torch.tensor([0, 3]), 4),
+        ...                     ("I", torch.tensor([2.0]), torch.tensor([1]), 2)])
+        >>> ax.collections[1].get_offsets().tolist()
+        [[2.0, 5.0]]
+    """
+    owner = "raster_events"
+    if colors and len(colors) != len(populations):
+        raise ValueError(f"{owner}: colors must name one colour per population "
+                         f"({len(populations)}), got {list(colors)!r}.")
+    ax = _axes(ax)
+    offset, t_max = 0, 0.0
+    for k, (label, t, i, n) in enumerate(populations):
+        t, i = _array(owner, "t", t).reshape(-1), _array(owner, "i", i).reshape(-1)
+        if t.shape != i.shape:
+            raise ValueError(f"{owner}: t and i of {label!r} must have the same length, got "
+                             f"{t.shape[0]} and {i.shape[0]}.")
+        if i.size and (i.min() < 0 or i.max() >= n):
+            raise ValueError(f"{owner}: neuron indices of {label!r} must be in [0, {n}).")
+        kwargs = {"color": colors[k]} if colors else {}
+        ax.scatter(t, i + offset, marker=".", s=marker_size, linewidths=0, label=label,
+                   **kwargs)
+        offset += n
+        t_max = max(t_max, float(t.max()) if t.size else 0.0)
+    ax.set_xlim(0.0, duration if duration is not None else max(t_max, 1e-9))
+    ax.set_ylim(-0.5, offset - 0.5)
+    ax.set_xlabel("time [ms]")
+    ax.set_ylabel("neuron")
+    if len(populations) > 1:
+        ax.legend(loc="upper right", markerscale=4, fontsize="small")
+    return ax
+
+
 def traces(
     t: ArrayLike | Recording,
     v: ArrayLike | str = "v",

@@ -266,3 +266,18 @@ def test_phase_plane_rejects_bad_ranges() -> None:
 
     with pytest.raises(ValueError, match="low < high"):
         phase_plane(lambda x, y: (x, y), (1.0, 0.0), (0.0, 1.0))
+
+
+def test_raster_events_stacks_populations_and_checks_input() -> None:
+    from neuraltide.plot import raster_events
+
+    t_e, i_e = torch.tensor([1.0, 2.5, 4.0]), torch.tensor([0, 3, 3])
+    t_i, i_i = torch.tensor([2.0]), torch.tensor([1])
+    ax = raster_events([("E", t_e, i_e, 4), ("I", t_i, i_i, 2)], duration=10.0)
+    assert ax.collections[0].get_offsets().tolist() == [[1.0, 0.0], [2.5, 3.0], [4.0, 3.0]]
+    assert ax.collections[1].get_offsets().tolist() == [[2.0, 5.0]]
+    assert ax.get_ylim() == (-0.5, 5.5) and ax.get_xlim() == (0.0, 10.0)
+    with pytest.raises(ValueError, match=r"neuron indices of 'I' must be in \[0, 2\)"):
+        raster_events([("I", t_i, torch.tensor([2]), 2)])
+    with pytest.raises(ValueError, match="same length"):
+        raster_events([("E", t_e, i_i, 4)])

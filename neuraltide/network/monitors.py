@@ -105,6 +105,12 @@ class SpikeMonitor(Monitor):
             return torch.zeros(0, self.group.n)
         return self._count.cpu()
 
+    def events(self, trial: int = 0) -> tuple[str, Tensor, Tensor, int]:
+        """``(group name, t [ms], i, n)`` of ``trial``: the input of
+        :func:`neuraltide.plot.raster_events`."""
+        keep = self.trial == trial
+        return self.group.name, self.t[keep], self.i[keep], self.group.n
+
     def spike_trains(self, trial: int = 0) -> list[Tensor]:
         """Spike times [ms] of each neuron in ``trial``: a list of ``n`` sorted tensors."""
         keep = self.trial == trial
