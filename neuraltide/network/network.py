@@ -137,6 +137,7 @@ class Network(nn.Module):
         *,
         duration: float | None = None,
         inputs: Mapping[Group | str, Tensor] | None = None,
+        modulators: Mapping[Projection | str, Tensor] | None = None,
         monitors: Sequence[Monitor] = (),
         batch: int | None = None,
         state: NetworkState | None = None,
@@ -152,6 +153,9 @@ class Network(nn.Module):
             inputs: group (or its name) -> tensor ``(steps, batch, n)`` or ``(steps, n)``:
                 external current [nA, or 1] for a Population, rates [Hz] for a
                 PoissonGroup, spikes for a SpikeInput.
+            modulators: projection (or its name) -> neuromodulator over time, ``(steps,)`` or
+                ``(steps, batch)``, for projections whose plasticity rule needs one
+                (reward-modulated STDP).
             monitors: monitors to fill (see :mod:`neuraltide.network.monitors`).
             batch: number of independent trials (default: from ``inputs``, else 1).
             state: state to continue from (a previous run's return value); default
@@ -165,6 +169,7 @@ class Network(nn.Module):
         """
         steps = self._steps(steps, duration)
         given = self._inputs(inputs, steps)
+        mods = self._modulators(modulators, steps)
         batch = self._batch(batch, given, state)
         for m in monitors:
             if not isinstance(m, Monitor):
@@ -183,6 +188,7 @@ class Network(nn.Module):
         params = {p.name: p.neuron.params() for p in self.populations}
         weights = {name: p.weight() for name, p in self.projections.items()}
         dense = {name: self._dense(p) for name, p in self.projections.items()}
+        plastic = [p for p in self.projections.values() if p.plasticity is not None]
         onto = {p.name: [q for q in self.projections.values() if q.post is p]
                 for p in self.populations}
 
@@ -210,6 +216,12 @@ class Network(nn.Module):
             for name, proj in self.projections.items():
                 projs[name] = proj.advance(projs[name], spikes[proj.pre.name], weights[name],
                                            dense[name])
+            for proj in plastic:
+                m = mods.get(proj.name)
+                projs[proj.name] = proj.plasticity_step(projs[proj.name], spikes[proj.pre.name],
+                                              spikes[proj.post.name],
+                                              None if m is None else m[k])
+                weights[proj.name] = proj.weight()
             for m in monitors:
                 m.record(n, spikes[m.group.name], neurons.get(m.group.name))
             if tbptt is not None and (k + 1) % tbptt == 0:
@@ -263,6 +275,34 @@ class Network(nn.Module):
             out[name] = x
         return out
 
+    def _modulators(self, modulators: Mapping[Projection | str, Tensor] | None, steps: int
+                    ) -> dict[str, Tensor]:
+        out = {}
+        for key, m in (modulators or {}).items():
+            name = key.name if isinstance(key, Projection) else key
+            proj = self.projections.get(name)
+            if proj is None or proj.plasticity is None or not proj.plasticity.needs_modulator:
+                raise ValueError(
+                    f"Network.run: modulators names projection {name!r}, which is not a "
+                    "projection of this network with a rule that reads a modulator."
+                )
+            m = torch.as_tensor(m, dtype=torch.get_default_dtype())
+            if m.dim() not in (1, 2) or m.shape[0] != steps:
+                raise ValueError(
+                    f"Network.run: modulators[{name!r}] must be shaped (steps,) or (steps, "
+                    f"batch) with steps = {steps}, got {tuple(m.shape)}."
+                )
+            check_finite_input(f"Network.run: modulators[{name!r}]", m)
+            out[name] = m
+        for name, proj in self.projections.items():
+            if proj.plasticity is not None and proj.plasticity.needs_modulator and \
+                    name not in out:
+                raise ValueError(
+                    f"Network.run: projection {name!r} has {type(proj.plasticity).__name__}, "
+                    f"which needs modulators={{{name!r}: tensor (steps,)}}."
+                )
+        return out
+
     def _batch(self, batch: int | None, given: dict[str, Tensor], state: NetworkState | None
                ) -> int:
         sizes = {x.shape[1] for x in given.values() if x.shape[1] != 1}
@@ -283,7 +323,8 @@ class Network(nn.Module):
 
     @staticmethod
     def _dense(p: Projection) -> Tensor | None:
-        if not p.uniform_delay or p.propagation in (Propagation.EVENT, Propagation.SPARSE):
+        if (not p.uniform_delay or p.plasticity is not None
+                or p.propagation in (Propagation.EVENT, Propagation.SPARSE)):
             return None
         if p.pre.n * p.post.n > DENSE_LIMIT:
             return None
@@ -300,7 +341,7 @@ def _where(state: NetworkState, device: Any, dtype: torch.dtype | None
 
 def _detach_projection(s: ProjectionState) -> ProjectionState:
     ring = tuple(None if r is None else r.detach() for r in s.ring)
-    return ProjectionState(s.g.detach(), ring, s.head)
+    return s._replace(g=s.g.detach(), ring=ring)
 
 
 class _NoBar:

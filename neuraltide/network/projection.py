@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import dataclasses
 from enum import Enum
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .._validate import check_option
+from ..plasticity import PlasticityRule
 from .connectivity import Connectivity
 from .init import Init, as_init
 from .population import Group, Population
@@ -65,11 +66,16 @@ class ProjectionState(NamedTuple):
         ring: ``max_delay + 1`` slots of future arrivals, each ``(batch, n_post)`` or ``None``
             (nothing scheduled).
         head: index of the slot of the current step.
+        traces: the plasticity rule's state (``None`` without plasticity).
+        sent: presynaptic spikes of the last ``delay`` steps, oldest first (plastic projections
+            with a delay: the rule sees spikes when they arrive).
     """
 
     g: Tensor
     ring: tuple[Tensor | None, ...]
     head: int
+    traces: Any = None
+    sent: tuple[Tensor, ...] = ()
 
 
 class Projection(nn.Module):
@@ -91,6 +97,9 @@ class Projection(nn.Module):
             weight is ``sign * relu(magnitude)`` (rectified, as in Song, Yang & Wang 2016,
             PLoS Comput Biol 12:e1004792). ``None``: weights of any sign.
         learn: make the weights an ``nn.Parameter`` (trained by gradient descent).
+        plasticity: an online :class:`~neuraltide.plasticity.PlasticityRule` (STDP...) that
+            changes the weights (magnitudes) during ``Network.run``, outside autograd; the
+            changed weights stay in the projection after the run.
         propagation: :class:`Propagation`.
         seed: seed of the connectivity, weight and delay draws.
         name: label; default ``"{pre}_to_{post}"``.
@@ -120,6 +129,7 @@ class Projection(nn.Module):
         sign: Sign | None = None,
         learn: bool = False,
         propagation: Propagation = Propagation.AUTO,
+        plasticity: PlasticityRule | None = None,
         seed: int = 0,
         name: str | None = None,
     ) -> None:
@@ -179,6 +189,28 @@ class Projection(nn.Module):
         self.register_buffer("delay_steps", steps)
         self.max_delay_steps = int(steps.max()) if steps.numel() else 0
         self.uniform_delay = bool(steps.numel() == 0 or (steps == steps[0]).all())
+        if plasticity is not None:
+            if not isinstance(plasticity, PlasticityRule):
+                raise ValueError(
+                    f"{owner}: plasticity must be a PlasticityRule (PairSTDP, TripletSTDP, "
+                    f"...), got {plasticity!r}."
+                )
+            if learn:
+                raise ValueError(
+                    f"{owner}: learn=True and plasticity are exclusive: the weights are either "
+                    "trained by gradient descent or changed by the plasticity rule."
+                )
+            if not self.uniform_delay:
+                raise ValueError(
+                    f"{owner}: plasticity needs one delay for the whole projection; "
+                    "per-synapse delays with plasticity are not supported."
+                )
+            if propagation is Propagation.DENSE:
+                raise ValueError(
+                    f"{owner}: plasticity changes the weights every step; use "
+                    "Propagation.AUTO, SPARSE or EVENT, not DENSE."
+                )
+        self.plasticity = plasticity
         if propagation is Propagation.DENSE:
             if not self.uniform_delay:
                 raise ValueError(
@@ -290,7 +322,32 @@ class Projection(nn.Module):
     def initial_state(self, batch: int, device: object, dtype: torch.dtype) -> ProjectionState:
         """Nothing in flight, ``g = 0``."""
         g = torch.zeros(batch, self.post.n, device=device, dtype=dtype)
-        return ProjectionState(g, (None,) * (self.max_delay_steps + 1), 0)
+        ring = (None,) * (self.max_delay_steps + 1)
+        if self.plasticity is None:
+            return ProjectionState(g, ring, 0)
+        traces = self.plasticity.init_state(self.pre.n, self.post.n, batch, device=device,
+                                            dtype=dtype, n_synapses=self.n_synapses)
+        sent = tuple(torch.zeros(batch, self.pre.n, device=device, dtype=dtype)
+                     for _ in range(self.max_delay_steps))
+        return ProjectionState(g, ring, 0, traces, sent)
+
+    @torch.no_grad()
+    def plasticity_step(
+        self, state: ProjectionState, pre_spikes: Tensor, post_spikes: Tensor,
+        modulator: Tensor | None,
+    ) -> ProjectionState:
+        """Apply the plasticity rule for this step (after :meth:`advance`): the presynaptic
+        spikes that arrive now (sent ``delay`` steps ago) and the postsynaptic spikes of this
+        step. The new weights replace ``magnitude`` (a new tensor, so graphs that used the old
+        weights stay valid)."""
+        sent = (*state.sent, pre_spikes.detach())
+        arriving, sent = sent[0], sent[1:]
+        index = (self.pre_idx, self.post_idx)
+        traces, w = self.plasticity.step(state.traces, arriving, post_spikes.detach(),
+                                         self.magnitude.to(arriving.dtype), index, self.dt,
+                                         modulator)
+        self.magnitude = w.to(self.magnitude.dtype)
+        return state._replace(traces=traces, sent=sent)
 
     def current(self, state: ProjectionState, v_post: Tensor) -> Tensor:
         """Input into ``post`` in this step, ``(batch, n_post)``."""
@@ -315,7 +372,7 @@ class Projection(nn.Module):
         if arrivals is None:
             arrivals = torch.zeros_like(state.g)
         g = self.synapse.update(state.g, arrivals, self.dt)
-        return ProjectionState(g, tuple(ring), (state.head + 1) % L)
+        return state._replace(g=g, ring=tuple(ring), head=(state.head + 1) % L)
 
     def _deliver(
         self, spikes: Tensor, w: Tensor, dense: Tensor | None
@@ -373,6 +430,8 @@ class Projection(nn.Module):
 
     def extra_repr(self) -> str:
         sign = f", sign={self.sign.name}" if self.sign is not None else ""
+        if self.plasticity is not None:
+            sign += f", plasticity={type(self.plasticity).__name__}"
         return (f"{self.pre.name} -> {self.post.name}, synapses={self.n_synapses}, "
                 f"synapse={self.synapse}, max_delay={self.max_delay_steps * self.dt:g} ms{sign}"
                 f", learn={self.learn}")
