@@ -111,7 +111,24 @@ class Network(nn.Module):
         self.projections: dict[str, Projection] = {p.name: p for p in projections}
         self.dt = groups[0].dt
         self.seed = int(seed)
+        #: the CPU stream (initial values, and inputs on the CPU); other devices get their own
         self.generator = torch.Generator().manual_seed(self.seed)
+        self._device_generators: dict[torch.device, torch.Generator] = {}
+
+    def manual_seed(self, seed: int) -> None:
+        """Restart the network's random streams (every device) from ``seed``."""
+        self.seed = int(seed)
+        self.generator.manual_seed(self.seed)
+        self._device_generators.clear()
+
+    def _generator(self, device: torch.device) -> torch.Generator:
+        """The random stream of ``device``, so that inputs are drawn where they are used."""
+        if device.type == "cpu":
+            return self.generator
+        if device not in self._device_generators:
+            self._device_generators[device] = torch.Generator(device=device).manual_seed(
+                self.seed)
+        return self._device_generators[device]
 
     @property
     def populations(self) -> list[Population]:
@@ -162,7 +179,8 @@ class Network(nn.Module):
                 :meth:`initial_state`.
             tbptt: cut the autograd graph every ``tbptt`` steps (truncated BPTT).
             progress: show a progress bar (default: for runs of 10,000 steps or more).
-            device, dtype: where to simulate (default: the state's, else CPU / default dtype).
+            device, dtype: where to simulate (default: the state's, else the device of the
+                network's tensors, moved there with ``net.to(device)``, and the default dtype).
 
         Returns:
             The :class:`NetworkState` after the last step.
@@ -182,6 +200,8 @@ class Network(nn.Module):
         if tbptt is not None and (not isinstance(tbptt, int) or tbptt < 1):
             raise ValueError(f"Network.run: tbptt must be an int >= 1 [steps], got {tbptt!r}.")
         if state is None:
+            if device is None:
+                device = next(self.buffers(), torch.zeros(())).device
             state = self.initial_state(batch, device, dtype)
         device, dtype = _where(state, device, dtype)
 
@@ -195,6 +215,7 @@ class Network(nn.Module):
         show = steps >= 10_000 if progress is None else progress
         bar = _progress(steps, show)
         step0, neurons, projs = state.step, dict(state.neurons), dict(state.projections)
+        generator = self._generator(torch.device(device))
         for k in range(steps):
             n = step0 + k
             spikes: dict[str, Tensor] = {}
@@ -202,7 +223,7 @@ class Network(nn.Module):
                 if isinstance(g, InputGroup):
                     x = given.get(g.name)
                     spikes[g.name] = g.spikes(n, None if x is None else x[k], batch,
-                                              self.generator, device, dtype)
+                                              generator, device, dtype)
             for pop in self.populations:
                 st = neurons[pop.name]
                 x = given.get(pop.name)

@@ -231,3 +231,22 @@ def test_bad_networks_and_runs_raise_before_running() -> None:
         PoissonGroup(3, 20000.0, name="p", dt=0.1)
     with pytest.raises(ValueError, match="init must name state variables"):
         Population(3, LIF(dt=0.1), name="x", init={"u": 0.0})
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_network_on_cuda_matches_cpu() -> None:
+    def build():
+        src = SpikeInput(30, name="src", dt=0.5)
+        pop = Population(20, LIF(tau_mem=10.0, r_mem=20.0, dt=0.5, t_ref=1.0), name="pop")
+        proj = Projection(src, pop, FixedProbability(0.5), weight=1.5, delay=1.0, seed=3)
+        return Network([src, pop], [proj]), pop
+
+    x = (torch.rand(200, 2, 30, generator=torch.Generator().manual_seed(0)) < 0.05).float()
+    counts = []
+    for device in ("cpu", "cuda"):
+        net, pop = build()
+        net.to(device)
+        mon = SpikeMonitor(pop)
+        net.run(200, inputs={"src": x.to(device)}, monitors=[mon])
+        counts.append(mon.count)
+    assert counts[0].sum() > 0 and torch.equal(counts[0], counts[1])
