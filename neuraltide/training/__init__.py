@@ -1,5 +1,7 @@
-"""Training SNNs with surrogate gradients: losses on spikes and membranes, rate regularisers."""
+"""Training SNNs with surrogate gradients: layers, losses on spikes and membranes, rate
+regularisers."""
 
+from .layers import LeakyReadout, Spiking, SpikingRecurrent, TimeDistributed
 from .losses import (
     Readout,
     Reduction,
@@ -13,9 +15,13 @@ from .losses import (
 )
 
 __all__ = [
+    "LeakyReadout",
     "Readout",
     "Reduction",
     "Scope",
+    "Spiking",
+    "SpikingRecurrent",
+    "TimeDistributed",
     "count_cross_entropy",
     "firing_rates",
     "membrane_cross_entropy",
