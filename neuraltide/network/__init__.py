@@ -16,6 +16,7 @@ from .connectivity import (
     OneToOne,
 )
 from .init import Constant, Init, LogNormal, Normal, Uniform
+from .io import load, save
 from .monitors import Monitor, PopulationRateMonitor, SpikeMonitor, StateMonitor
 from .network import Network, NetworkState
 from .population import Group, InputGroup, PoissonGroup, Population, SpikeInput
@@ -54,4 +55,6 @@ __all__ = [
     "StateMonitor",
     "Synapse",
     "Uniform",
+    "load",
+    "save",
 ]

@@ -165,6 +165,7 @@ class Projection(nn.Module):
         self._ends = (pre, post)
         self.name = name
         self.synapse, self.sign, self.learn, self.propagation = synapse, sign, learn, propagation
+        self.plasticity = plasticity
         self.connectivity = connectivity
         self.dt = post.dt
 
@@ -210,7 +211,6 @@ class Projection(nn.Module):
                     f"{owner}: plasticity changes the weights every step; use "
                     "Propagation.AUTO, SPARSE or EVENT, not DENSE."
                 )
-        self.plasticity = plasticity
         if propagation is Propagation.DENSE:
             if not self.uniform_delay:
                 raise ValueError(

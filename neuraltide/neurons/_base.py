@@ -243,6 +243,30 @@ class NeuronModel(nn.Module, ABC):
                 rec[n].append(getattr(state, n))
         return torch.stack(out), state, {n: torch.stack(v) for n, v in rec.items()}
 
+    # ---- configuration (saving a model's structure) ---------------------------------------
+    def config(self) -> dict[str, Any]:
+        """Everything needed to rebuild this model with :meth:`from_config`: the constructor's
+        options and parameter values (tensors, numbers, enums and surrogate objects). Learned
+        parameters appear with their default: their exact (raw) values travel in
+        ``state_dict()``, and a learned value may sit at the edge of its range, where the
+        constructor would refuse it."""
+        values = {n: torch.tensor(s.default) if n in self._learned else self.value(n).detach()
+                  for n, s in self._specs.items()}
+        return dict(values=values,
+                    dt=self.dt, shape=self.shape, learn=self._learned, **self._options())
+
+    def _options(self) -> dict[str, Any]:
+        """The constructor options other than parameter values, dt, shape and learn."""
+        raise NotImplementedError(f"{type(self).__name__} cannot describe its configuration.")
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> NeuronModel:
+        """Rebuild a model from :meth:`config` (keyword constructors; the LIF family
+        overrides this for its two forms)."""
+        c = dict(config)
+        values = c.pop("values")
+        return cls(**values, **c)
+
     def extra_repr(self) -> str:
         learned = f", learn={self._learned}" if self._learned else ""
         return f"dt={self.dt}{learned}"

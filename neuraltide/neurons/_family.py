@@ -250,6 +250,24 @@ class LIFFamily(NeuronModel):
             )
         self.n_ref = round(t_ref / self.dt) if form is Form.PHYSICAL else int(t_ref)
 
+    # ---- configuration ---------------------------------------------------------------------
+    def _options(self) -> dict[str, Any]:
+        return dict(form=self.form, reset=self.reset, detach_reset=self.detach_reset,
+                    surrogate=self.surrogate, backend=self.backend)
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> LIFFamily:
+        """Rebuild from :meth:`config`, in either form."""
+        c = dict(config)
+        obj = cls.__new__(cls)
+        values = dict(c.pop("values"))
+        form = c.pop("form")
+        # t_ref is one number (it sets the refractory step count), stored expanded
+        t_ref = float(torch.as_tensor(values["t_ref"]).flatten()[0])
+        values["t_ref"] = round(t_ref) if form is Form.DIMENSIONLESS else t_ref
+        LIFFamily.__init__(obj, form, values, **c)
+        return obj
+
     # ---- the step's parameters ------------------------------------------------------------
     def params(self) -> LIFFamilyParams:
         v = self.values()

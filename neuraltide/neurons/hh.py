@@ -326,6 +326,9 @@ class HodgkinHuxley(NeuronModel):
                     "Integrator.EXP_EULER or a smaller dt."
                 )
 
+    def _options(self) -> dict[str, Any]:
+        return dict(v_init=self.v_init, integrator=self.integrator, surrogate=self.surrogate)
+
     def params(self) -> HHParams:
         v = self.values()
         return HHParams(**{name: v[name] for name in HHParams._fields})

@@ -307,6 +307,9 @@ class Izhikevich(NeuronModel):
         return cls(**{"a": a, "b": b, "c": c, "d": d, "dt": dt, **kwargs})
 
     # ---- the step -------------------------------------------------------------------------
+    def _options(self) -> dict[str, Any]:
+        return dict(scheme=self.scheme, detach_reset=self.detach_reset, surrogate=self.surrogate)
+
     def params(self) -> IzhikevichParams:
         v = self.values()
         return IzhikevichParams(v["a"], v["b"], v["c"], v["d"], v["v_peak"])

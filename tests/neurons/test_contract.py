@@ -143,3 +143,15 @@ def test_the_input_check_keeps_nothing_for_the_backward() -> None:
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
         check_finite_input("LIF", x)
     assert packed == []
+
+
+def test_config_rebuilds_the_same_model(model_and_input) -> None:
+    """config() + from_config() + load_state_dict() give a model with identical behaviour
+    (what saving a network relies on)."""
+    model, x = model_and_input
+    clone = type(model).from_config(model.config()).double()
+    clone.load_state_dict(model.state_dict())
+    assert torch.equal(clone(x)[0], model(x)[0])
+    assert clone.config().keys() == model.config().keys()
+    assert {n: str(v) for n, v in clone.values().items()} == {
+        n: str(v) for n, v in model.values().items()}
