@@ -13,8 +13,11 @@ from .losses import (
     rate_mse,
     rate_upper_penalty,
 )
+from .trainer import Callback, EpochMetrics, Trainer
 
 __all__ = [
+    "Callback",
+    "EpochMetrics",
     "LeakyReadout",
     "Readout",
     "Reduction",
@@ -22,6 +25,7 @@ __all__ = [
     "Spiking",
     "SpikingRecurrent",
     "TimeDistributed",
+    "Trainer",
     "count_cross_entropy",
     "firing_rates",
     "membrane_cross_entropy",

@@ -1,0 +1,273 @@
+"""A training loop for spiking networks that fits on one screen: :class:`Trainer`.
+
+BPTT through time with any surrogate (the model's), optional gradient clipping, a tqdm progress
+bar, per-epoch metrics (loss, accuracy, mean firing rate and fraction of silent neurons per
+spiking layer), callbacks, TensorBoard logging, and checkpoints that resume exactly.
+
+Data: any iterable of ``(x, y)`` batches (a ``DataLoader``); ``encode(x)`` turns a batch into
+the time-major input ``(T, batch, ...)`` (default: ``x`` is already time-major). Predictions:
+``predict(output)`` (default: the class with the largest output summed over time, which suits
+both spike counts and readout membranes).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import torch
+from torch import Tensor, nn
+
+from ..neurons._base import NeuronModel
+from .layers import Spiking, SpikingRecurrent
+
+__all__ = ["Callback", "EpochMetrics", "Trainer"]
+
+
+@dataclass
+class EpochMetrics:
+    """What one epoch measured.
+
+    Attributes:
+        epoch: epoch number, from 1.
+        loss: mean training loss.
+        accuracy: training accuracy in [0, 1].
+        val_loss, val_accuracy: on the validation data (``nan`` without it).
+        rate: spiking layer name -> mean firing rate [spikes per step] over the epoch.
+        silent: spiking layer name -> fraction of neurons that never spiked in the epoch.
+        seconds: wall time of the epoch [s].
+    """
+
+    epoch: int
+    loss: float
+    accuracy: float
+    val_loss: float = math.nan
+    val_accuracy: float = math.nan
+    rate: dict[str, float] = field(default_factory=dict)
+    silent: dict[str, float] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+class Callback(Protocol):
+    """Receives the metrics after every epoch (the TrainingMonitor widget is one)."""
+
+    def on_epoch_end(self, trainer: Trainer, metrics: EpochMetrics) -> None: ...
+
+
+def _sum_over_time(output: Tensor) -> Tensor:
+    return output.sum(0).argmax(-1)
+
+
+class _Activity:
+    """Forward hooks on the spiking layers: spike counts per neuron over an epoch."""
+
+    def __init__(self, model: nn.Module) -> None:
+        self.layers = {name: m for name, m in model.named_modules()
+                       if isinstance(m, Spiking | SpikingRecurrent)}
+        self.counts: dict[str, Tensor] = {}
+        self.steps: dict[str, int] = {}
+        self.handles = [m.register_forward_hook(self._hook(name))
+                        for name, m in self.layers.items()]
+
+    def _hook(self, name: str) -> Callable[..., None]:
+        def hook(module: nn.Module, inputs: Any, out: Tensor) -> None:
+            s = out.detach()
+            per_neuron = s.sum(dim=(0, 1))
+            self.counts[name] = self.counts.get(name, 0) + per_neuron
+            self.steps[name] = self.steps.get(name, 0) + s.shape[0] * s.shape[1]
+        return hook
+
+    def reset(self) -> None:
+        self.counts, self.steps = {}, {}
+
+    def summary(self) -> tuple[dict[str, float], dict[str, float]]:
+        rate = {n: float(c.sum() / (self.steps[n] * c.numel())) for n, c in self.counts.items()}
+        silent = {n: float((c == 0).float().mean()) for n, c in self.counts.items()}
+        return rate, silent
+
+
+class Trainer:
+    """Train a time-major spiking model by BPTT.
+
+    Args:
+        model: maps ``(T, batch, ...)`` to outputs ``(T, batch, classes)``.
+        optimizer: a ``torch.optim`` optimizer over the model's parameters.
+        loss_fn: ``loss_fn(output, y) -> scalar`` (e.g. ``membrane_cross_entropy``).
+        encode: ``encode(x) -> (T, batch, ...)`` input; default: identity.
+        predict: ``predict(output) -> (batch,)`` classes; default: argmax of the output summed
+            over time.
+        grad_clip: clip the gradient norm to this value (> 0); ``None``: no clipping.
+        regularize: weight of the learned neurons' :meth:`~NeuronModel.regularizer` in the
+            loss (>= 0).
+        callbacks: objects with ``on_epoch_end(trainer, metrics)``.
+        log_dir: write TensorBoard logs here (scalars, firing-rate and learned-parameter
+            histograms); ``None``: no logging.
+        progress: show a tqdm bar per epoch.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        optimizer: torch.optim.Optimizer,
+        loss_fn: Callable[[Tensor, Tensor], Tensor],
+        *,
+        encode: Callable[[Tensor], Tensor] | None = None,
+        predict: Callable[[Tensor], Tensor] = _sum_over_time,
+        grad_clip: float | None = None,
+        regularize: float = 0.0,
+        callbacks: Sequence[Callback] = (),
+        log_dir: str | Path | None = None,
+        progress: bool = True,
+    ) -> None:
+        if not isinstance(model, nn.Module):
+            raise ValueError(f"Trainer: model must be an nn.Module, got {type(model).__name__}.")
+        if not isinstance(optimizer, torch.optim.Optimizer):
+            raise ValueError(f"Trainer: optimizer must be a torch.optim.Optimizer, got "
+                             f"{type(optimizer).__name__}.")
+        if grad_clip is not None and not (isinstance(grad_clip, (int, float)) and grad_clip > 0):
+            raise ValueError(f"Trainer: grad_clip must be > 0 or None, got {grad_clip!r}.")
+        if not (isinstance(regularize, (int, float)) and regularize >= 0):
+            raise ValueError(f"Trainer: regularize must be >= 0, got {regularize!r}.")
+        for cb in callbacks:
+            if not callable(getattr(cb, "on_epoch_end", None)):
+                raise ValueError(f"Trainer: callbacks must have on_epoch_end(trainer, metrics), "
+                                 f"got {cb!r}.")
+        self.model, self.optimizer, self.loss_fn = model, optimizer, loss_fn
+        self.encode = encode or (lambda x: x)
+        self.predict, self.grad_clip, self.regularize = predict, grad_clip, float(regularize)
+        self.callbacks, self.progress = list(callbacks), progress
+        self.log_dir = None if log_dir is None else Path(log_dir)
+        self.epoch = 0
+        self.history: list[EpochMetrics] = []
+        self._writer: Any = None
+
+    # ---- one pass over data ---------------------------------------------------------------
+    def _batches(self, data: Iterable, train: bool) -> Iterable[tuple[Tensor, Tensor]]:
+        count = 0
+        for batch in data:
+            if not (isinstance(batch, (tuple, list)) and len(batch) == 2):
+                raise ValueError("Trainer: data must yield (x, y) pairs.")
+            count += 1
+            yield batch
+        if count == 0:
+            raise ValueError(f"Trainer: the {'training' if train else 'validation'} data is "
+                             "empty (no batches).")
+
+    def _output(self, x: Tensor, y: Tensor) -> Tensor:
+        seq = self.encode(x)
+        if not isinstance(seq, Tensor) or seq.dim() < 3 or seq.shape[1] != y.shape[0]:
+            raise ValueError(
+                f"Trainer: encode(x) must be time-major (T, batch, ...) with batch = "
+                f"{y.shape[0]} (the labels), got {getattr(seq, 'shape', type(seq).__name__)}."
+            )
+        return self.model(seq)
+
+    def _regularizer(self) -> Tensor | float:
+        if not self.regularize:
+            return 0.0
+        terms = [m.regularizer() for m in self.model.modules() if isinstance(m, NeuronModel)]
+        return self.regularize * sum(terms) if terms else 0.0
+
+    def evaluate(self, data: Iterable) -> tuple[float, float]:
+        """Mean loss and accuracy on ``data`` (no gradients)."""
+        self.model.eval()
+        total, correct, n = 0.0, 0, 0
+        with torch.no_grad():
+            for x, y in self._batches(data, train=False):
+                out = self._output(x, y)
+                total += float(self.loss_fn(out, y)) * len(y)
+                correct += int((self.predict(out) == y).sum())
+                n += len(y)
+        return total / n, correct / n
+
+    def fit(self, data: Iterable, epochs: int, val: Iterable | None = None
+            ) -> list[EpochMetrics]:
+        """Train for ``epochs`` more epochs; returns the metrics of every epoch so far."""
+        if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1:
+            raise ValueError(f"Trainer.fit: epochs must be an int >= 1, got {epochs!r}.")
+        from tqdm.auto import tqdm
+
+        activity = _Activity(self.model)
+        try:
+            for _ in range(epochs):
+                self.epoch += 1
+                self.model.train()
+                activity.reset()
+                start, total, correct, n = time.perf_counter(), 0.0, 0, 0
+                bar = tqdm(self._batches(data, train=True), desc=f"epoch {self.epoch}",
+                           disable=not self.progress, leave=False)
+                for x, y in bar:
+                    out = self._output(x, y)
+                    loss = self.loss_fn(out, y) + self._regularizer()
+                    self.optimizer.zero_grad()
+                    loss.backward()
+                    if self.grad_clip is not None:
+                        nn.utils.clip_grad_norm_(self.model.parameters(), self.grad_clip)
+                    self.optimizer.step()
+                    total += float(loss.detach()) * len(y)
+                    correct += int((self.predict(out.detach()) == y).sum())
+                    n += len(y)
+                    bar.set_postfix(loss=f"{total / n:.3f}", acc=f"{correct / n:.3f}")
+                rate, silent = activity.summary()
+                metrics = EpochMetrics(self.epoch, total / n, correct / n, rate=rate,
+                                       silent=silent, seconds=time.perf_counter() - start)
+                if val is not None:
+                    metrics.val_loss, metrics.val_accuracy = self.evaluate(val)
+                self.history.append(metrics)
+                self._log(metrics, activity)
+                for cb in self.callbacks:
+                    cb.on_epoch_end(self, metrics)
+        finally:
+            for h in activity.handles:
+                h.remove()
+        return self.history
+
+    # ---- TensorBoard ------------------------------------------------------------------------
+    def _log(self, m: EpochMetrics, activity: _Activity) -> None:
+        if self.log_dir is None:
+            return
+        if self._writer is None:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self._writer = SummaryWriter(str(self.log_dir))
+        w = self._writer
+        for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
+            value = getattr(m, key)
+            if not math.isnan(value):
+                w.add_scalar(key, value, m.epoch)
+        for name, counts in activity.counts.items():
+            w.add_scalar(f"rate/{name}", m.rate[name], m.epoch)
+            w.add_scalar(f"silent/{name}", m.silent[name], m.epoch)
+            w.add_histogram(f"spike_count/{name}", counts, m.epoch)
+        for name, module in self.model.named_modules():
+            if isinstance(module, NeuronModel):
+                for p in module.learned:
+                    w.add_histogram(f"learned/{name}.{p}", module.value(p).detach(), m.epoch)
+        w.flush()
+
+    # ---- checkpoints ------------------------------------------------------------------------
+    def save_checkpoint(self, path: str | Path) -> None:
+        """Model, optimizer, epoch, history and the RNG state: :meth:`load_checkpoint` then
+        continues exactly as if training had not stopped (same shuffles, same draws)."""
+        torch.save(dict(model=self.model.state_dict(), optimizer=self.optimizer.state_dict(),
+                        epoch=self.epoch, history=[asdict(h) for h in self.history],
+                        rng=torch.get_rng_state()), path)
+
+    def load_checkpoint(self, path: str | Path) -> None:
+        """Restore what :meth:`save_checkpoint` wrote (read with ``weights_only=True``)."""
+        ckpt = torch.load(path, weights_only=True)
+        self.model.load_state_dict(ckpt["model"])
+        self.optimizer.load_state_dict(ckpt["optimizer"])
+        self.epoch = int(ckpt["epoch"])
+        self.history = [EpochMetrics(**h) for h in ckpt["history"]]
+        torch.set_rng_state(ckpt["rng"])
+
+    def close(self) -> None:
+        """Flush and close the TensorBoard writer."""
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
