@@ -4,6 +4,11 @@ BPTT through time with any surrogate (the model's), optional gradient clipping, 
 bar, per-epoch metrics (loss, accuracy, mean firing rate and fraction of silent neurons per
 spiking layer), callbacks, TensorBoard logging, and checkpoints that resume exactly.
 
+Data-parallel training: wrap the model in ``DistributedDataParallel`` and give each rank its
+shard with a ``DistributedSampler`` (the trainer calls its ``set_epoch``); under an initialised
+``torch.distributed`` process group the epoch metrics are summed over the ranks, so every rank
+reports the global loss and accuracy. Save checkpoints from one rank.
+
 Data: any iterable of ``(x, y)`` batches (a ``DataLoader``); ``encode(x)`` turns a batch into
 the time-major input ``(T, batch, ...)`` (default: ``x`` is already time-major). Predictions:
 ``predict(output)`` (default: the class with the largest output summed over time, which suits
@@ -60,6 +65,17 @@ class Callback(Protocol):
 
 def _sum_over_time(output: Tensor) -> Tensor:
     return output.sum(0).argmax(-1)
+
+
+def _global(total: float, correct: int, n: int) -> tuple[float, int, int]:
+    """Sums over the ranks of an initialised process group (unchanged otherwise)."""
+    import torch.distributed as dist
+
+    if not (dist.is_available() and dist.is_initialized()):
+        return total, correct, n
+    t = torch.tensor([total, float(correct), float(n)], dtype=torch.float64)
+    dist.all_reduce(t)
+    return float(t[0]), int(t[1]), int(t[2])
 
 
 class _Activity:
@@ -198,6 +214,9 @@ class Trainer:
                 self.model.train()
                 activity.reset()
                 start, total, correct, n = time.perf_counter(), 0.0, 0, 0
+                sampler = getattr(data, "sampler", None)
+                if callable(getattr(sampler, "set_epoch", None)):
+                    sampler.set_epoch(self.epoch)  # a new shuffle per epoch, same on all ranks
                 bar = tqdm(self._batches(data, train=True), desc=f"epoch {self.epoch}",
                            disable=not self.progress, leave=False)
                 for x, y in bar:
@@ -212,6 +231,7 @@ class Trainer:
                     correct += int((self.predict(out.detach()) == y).sum())
                     n += len(y)
                     bar.set_postfix(loss=f"{total / n:.3f}", acc=f"{correct / n:.3f}")
+                total, correct, n = _global(total, correct, n)
                 rate, silent = activity.summary()
                 metrics = EpochMetrics(self.epoch, total / n, correct / n, rate=rate,
                                        silent=silent, seconds=time.perf_counter() - start)
