@@ -309,8 +309,8 @@ class Projection(nn.Module):
         """Effective (signed) weight per synapse ``(S,)``, in synapse order."""
         if self.sign is None:
             return self.magnitude
-        magnitude = F.relu(self.magnitude) if self.learn else self.magnitude
-        return self.sign.value * magnitude
+        # rectified whether the magnitudes are trained or changed by plasticity: the sign holds
+        return self.sign.value * F.relu(self.magnitude)
 
     def dense_weight(self) -> Tensor:
         """The weights as a dense ``(n_pre, n_post)`` matrix (0 where there is no synapse)."""
