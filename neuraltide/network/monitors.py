@@ -121,7 +121,22 @@ class SpikeMonitor(Monitor):
         return list(torch.split(t, counts))
 
 
-class StateMonitor(Monitor):
+class _Sampled(Monitor):
+    """A monitor that keeps one sample per step: their steps and times."""
+
+    def reset(self) -> None:
+        self._steps: list[int] = []
+
+    def record(self, step: int, spikes: Tensor, state: Any) -> None:
+        self._steps.append(step)
+
+    @property
+    def t(self) -> Tensor:
+        """Time of each sample [ms] ``(steps,)``: end of its step."""
+        return (torch.tensor(self._steps, dtype=torch.float64) + 1) * self.dt
+
+
+class StateMonitor(_Sampled):
     """State variables of chosen neurons, every step.
 
     After a run, ``traces[var]`` is ``(steps, batch, k)`` for the ``k`` recorded neurons and
@@ -161,19 +176,14 @@ class StateMonitor(Monitor):
         self.reset()
 
     def reset(self) -> None:
-        self._steps: list[int] = []
+        super().reset()
         self._values: dict[str, list[Tensor]] = {v: [] for v in self.variables}
 
     def record(self, step: int, spikes: Tensor, state: Any) -> None:
-        self._steps.append(step)
+        super().record(step, spikes, state)
         for var in self.variables:
             value = getattr(state, var)
             self._values[var].append(value if self.idx is None else value[:, self.idx])
-
-    @property
-    def t(self) -> Tensor:
-        """Time of each sample [ms] ``(steps,)``: end of its step."""
-        return (torch.tensor(self._steps, dtype=torch.float64) + 1) * self.dt
 
     @property
     def traces(self) -> dict[str, Tensor]:
@@ -187,7 +197,7 @@ class StateMonitor(Monitor):
         raise AttributeError(name)
 
 
-class PopulationRateMonitor(Monitor):
+class PopulationRateMonitor(_Sampled):
     """Instantaneous population rate: the fraction of the group's neurons that spiked in each
     step divided by ``dt``, in Hz, ``rate`` ``(steps, batch)``; differentiable.
 
@@ -200,17 +210,12 @@ class PopulationRateMonitor(Monitor):
         self.reset()
 
     def reset(self) -> None:
-        self._steps: list[int] = []
+        super().reset()
         self._rates: list[Tensor] = []
 
     def record(self, step: int, spikes: Tensor, state: Any) -> None:
-        self._steps.append(step)
+        super().record(step, spikes, state)
         self._rates.append(spikes.mean(-1) * (1e3 / self.dt))
-
-    @property
-    def t(self) -> Tensor:
-        """Time of each sample [ms] ``(steps,)``."""
-        return (torch.tensor(self._steps, dtype=torch.float64) + 1) * self.dt
 
     @property
     def rate(self) -> Tensor:

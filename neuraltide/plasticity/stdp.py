@@ -169,17 +169,25 @@ class PairSTDP(PlasticityRule, _Bounds):
         return torch.where(delta_t >= 0, self.a_plus * torch.exp(-delta_t / self.tau_plus),
                            -self.a_minus * torch.exp(delta_t / self.tau_minus))
 
-    def step(self, state: PairTraces, pre: Tensor, post: Tensor, weight: Tensor,
-             index: tuple[Tensor, Tensor] | None, dt: float,
-             modulator: Tensor | None = None) -> tuple[PairTraces, Tensor]:
+    def changes(self, state: PairTraces, pre: Tensor, post: Tensor,
+                index: tuple[Tensor, Tensor] | None, dt: float
+                ) -> tuple[PairTraces, Tensor, Tensor]:
+        """This step's traces, potentiation and depression (both >= 0, shaped like the
+        weight), before any weight dependence."""
         x = state.x * math.exp(-dt / self.tau_plus)
         y = state.y * math.exp(-dt / self.tau_minus)
         depression = self.a_minus * gather_outer(pre, y, index)
         x = _bump(x, pre, self.pairing)
         potentiation = self.a_plus * gather_outer(x, post, index)
         y = _bump(y, post, self.pairing)
+        return PairTraces(x, y), potentiation, depression
+
+    def step(self, state: PairTraces, pre: Tensor, post: Tensor, weight: Tensor,
+             index: tuple[Tensor, Tensor] | None, dt: float,
+             modulator: Tensor | None = None) -> tuple[PairTraces, Tensor]:
+        traces, potentiation, depression = self.changes(state, pre, post, index, dt)
         w = _apply(weight, potentiation, depression, self.w_min, self.w_max, self.dependence)
-        return PairTraces(x, y), w
+        return traces, w
 
 
 class TripletTraces(NamedTuple):
@@ -325,14 +333,9 @@ class RewardModulatedSTDP(PlasticityRule):
                 "RewardModulatedSTDP: a modulator is needed at every step; pass "
                 "Network.run(modulators={projection: reward over time})."
             )
-        s = self.stdp
-        x = state.x * math.exp(-dt / s.tau_plus)
-        y = state.y * math.exp(-dt / s.tau_minus)
-        change = -s.a_minus * gather_outer(pre, y, index)
-        x = _bump(x, pre, s.pairing)
-        change = change + s.a_plus * gather_outer(x, post, index)
-        y = _bump(y, post, s.pairing)
-        c = state.c * math.exp(-dt / self.tau_c) + change
+        pair, potentiation, depression = self.stdp.changes(
+            PairTraces(state.x, state.y), pre, post, index, dt)
+        c = state.c * math.exp(-dt / self.tau_c) + potentiation - depression
         m = torch.as_tensor(modulator, device=weight.device, dtype=weight.dtype).mean()
         w = (weight + self.lr * c * m * dt).clamp(self.w_min, self.w_max)
-        return RewardTraces(x, y, c), w
+        return RewardTraces(pair.x, pair.y, c), w
