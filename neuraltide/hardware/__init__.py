@@ -5,7 +5,8 @@
 * :mod:`~neuraltide.hardware.loihi`: a bit-exact integer simulation of Loihi's LIF neuron;
 * :mod:`~neuraltide.hardware.mapping`: partitioning onto cores under Loihi / TrueNorth limits;
 * :mod:`~neuraltide.hardware.energy`: operation counts from real runs and energy estimates;
-* :mod:`~neuraltide.hardware.nir`: export to and import from NIR.
+* :mod:`~neuraltide.hardware.nir` / :mod:`~neuraltide.hardware.nir_network`: export to and
+  import from NIR, for layer models and population networks.
 """
 
 from .energy import (
@@ -42,6 +43,7 @@ from .mapping import (
     map_to_cores,
 )
 from .nir import DEFAULT_DT, NIRExportError, from_nir, to_nir
+from .nir_network import network_from_nir, network_to_nir
 from .quantize import FakeQuant, LayerQuant, Quantizer, QuantReport, prepare_qat, quantize
 
 __all__ = [
@@ -78,6 +80,8 @@ __all__ = [
     "loihi_lif_step",
     "map_to_cores",
     "network_activity",
+    "network_from_nir",
+    "network_to_nir",
     "prepare_qat",
     "quantize",
     "to_loihi",

@@ -294,14 +294,19 @@ def _dimensionless(tau: np.ndarray, r: np.ndarray, v_leak: np.ndarray, dt: float
 
 
 def _import_lif(node: nir.LIF, dt: float) -> Spiking:
+    return Spiking(lif_from_node(node, dt, dt * 1e3))
+
+
+def lif_from_node(node: nir.LIF, dt: float, step_ms: float) -> LIF:
+    """The LIF whose step is the Euler step ``dt`` [s] of ``node``: dimensionless when the
+    node's parameters are those of that form, else physical with ``dt = step_ms``."""
     beta = 1 - dt / np.asarray(node.tau, dtype=np.float64)
     if _dimensionless(node.tau, node.r, node.v_leak, dt):
         values, shape = _params(beta=beta, threshold=node.v_threshold, v_reset=node.v_reset)
-        return Spiking(LIF.dimensionless(reset=Reset.TO_VALUE, shape=shape, **values))
-    step_ms = dt * 1e3
+        return LIF.dimensionless(reset=Reset.TO_VALUE, shape=shape, **values)
     values, shape = _params(tau_mem=-step_ms / np.log(beta), r_mem=node.r, v_rest=node.v_leak,
                             v_th=node.v_threshold, v_reset=node.v_reset)
-    return Spiking(LIF(t_ref=0.0, dt=step_ms, shape=shape, **values))
+    return LIF(t_ref=0.0, dt=step_ms, shape=shape, **values)
 
 
 def _import_cuba(node: nir.CubaLIF, dt: float) -> Spiking:
