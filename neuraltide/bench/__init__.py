@@ -10,5 +10,7 @@ from ._common import machine
 
 __all__ = ["SUITES", "machine"]
 
-#: suite name -> module (relative to this package) that defines ``report(quick) -> str``
-SUITES: dict[str, str] = {"lif": ".lif", "network": ".network"}
+#: suite name -> module (relative to this package, or absolute) that defines
+#: ``report(quick) -> str``; the widgets suite lives with the widgets, imported only when run
+SUITES: dict[str, str] = {"lif": ".lif", "network": ".network",
+                          "widgets": "neuraltide.widgets.bench"}
