@@ -52,9 +52,9 @@ class NetworkExplorer:
                                           end=4.0, step=0.1, value=2.0, width=300)
         self.epsilon = pn.widgets.FloatSlider(label="connection probability", start=0.02,
                                               end=0.2, step=0.01, value=0.1, width=300)
-        self.start_button = pn.widgets.Button(name="Start", button_type="success", width=90)
-        self.stop_button = pn.widgets.Button(name="Stop", button_type="warning", width=90)
-        self.reset_button = pn.widgets.Button(name="Reset", width=90)
+        self.start_button = pn.widgets.Button(label="Start", color="success", width=90)
+        self.stop_button = pn.widgets.Button(label="Stop", color="warning", width=90)
+        self.reset_button = pn.widgets.Button(label="Reset", width=90)
         self.start_button.on_click(lambda e: self.start())
         self.stop_button.on_click(lambda e: self.stop())
         self.reset_button.on_click(lambda e: self.reset())

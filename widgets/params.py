@@ -77,7 +77,7 @@ class ParameterPanel:
         self.debounce = float(debounce)
         current = model.values()
         self.sliders: dict[str, pn.widgets.Widget] = {
-            n: panel_slider(specs[n], float(current[n].flatten()[0])) for n in names}
+            n: panel_slider(specs[n], float(current[n].detach().flatten()[0])) for n in names}
         self._callbacks: list[Callable[[dict[str, float]], None]] = []
         self._pending: Any = None
         self._quiet = False

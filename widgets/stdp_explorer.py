@@ -61,9 +61,9 @@ class STDPExplorer:
                                                 step=1.0, value=20.0, width=300)
         self.rate = pn.widgets.FloatSlider(label="input rate [Hz]", start=2.0, end=40.0,
                                            step=1.0, value=20.0, width=300)
-        self.start_button = pn.widgets.Button(name="Start", button_type="success", width=90)
-        self.stop_button = pn.widgets.Button(name="Stop", button_type="warning", width=90)
-        self.reset_button = pn.widgets.Button(name="Reset", width=90)
+        self.start_button = pn.widgets.Button(label="Start", color="success", width=90)
+        self.stop_button = pn.widgets.Button(label="Stop", color="warning", width=90)
+        self.reset_button = pn.widgets.Button(label="Reset", width=90)
         self.start_button.on_click(lambda e: self.start())
         self.stop_button.on_click(lambda e: self.stop())
         self.reset_button.on_click(lambda e: self.reset())
@@ -168,7 +168,7 @@ class STDPExplorer:
 
     def _hist_element(self, data: dict[str, np.ndarray]) -> hv.Histogram:
         counts, edges = np.histogram(data["w"], bins=self.bins, range=(0.0, self.w_max))
-        return hv.Histogram((edges, counts), "weight [nA]", "synapses").opts(
+        return hv.Histogram((edges, counts), kdims=["weight [nA]"], vdims=["synapses"]).opts(
             color="#1f77b4", title=f"weights after {self.t / 1e3:.1f} s")
 
     def _status(self) -> None:
