@@ -58,7 +58,7 @@ lint: $(STAMP)
 
 unit: $(STAMP)
 	$(call timed,pytest tests,$(TEST_ENV) $(BIN)/pytest -q tests)
-	$(call timed,doctests,$(TEST_ENV) $(BIN)/pytest -q --doctest-modules neuraltide)
+	$(call timed,doctests,$(TEST_ENV) $(BIN)/pytest -q --doctest-modules neuraltide widgets)
 
 # pytest's exit code 5 ("no tests collected") counts as success here only, for the notebooks.
 notebooks: $(STAMP)
