@@ -77,7 +77,9 @@ class ParameterPanel:
         self.debounce = float(debounce)
         current = model.values()
         self.sliders: dict[str, pn.widgets.Widget] = {
-            n: panel_slider(specs[n], float(current[n].detach().flatten()[0])) for n in names}
+            # float32 parameters print as 0.019999999...: seven digits are what they hold
+            n: panel_slider(specs[n], float(f"{float(current[n].detach().flatten()[0]):.7g}"))
+            for n in names}
         self._callbacks: list[Callable[[dict[str, float]], None]] = []
         self._pending: Any = None
         self._quiet = False
