@@ -113,6 +113,11 @@ class NeuronExplorer:
             pn.Column(pn.pane.HoloViews(trace), pn.pane.HoloViews(raster)),
             pn.pane.HoloViews(fi))
 
+    def close(self) -> None:
+        """Cancel a pending debounced update (nothing else runs in the background)."""
+        if self.params is not None:
+            self.params.close()
+
     # ---- controls -----------------------------------------------------------------------------
     @property
     def choice(self) -> ModelChoice:

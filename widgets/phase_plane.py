@@ -137,6 +137,11 @@ class PhasePlane:
         self.panel = pn.Row(pn.Column("## Phase plane", self.plane_select, self.preset_select,
                                       self.current, self._param_box), pn.pane.HoloViews(view))
 
+    def close(self) -> None:
+        """Cancel a pending debounced update (nothing else runs in the background)."""
+        if self.params is not None:
+            self.params.close()
+
     @property
     def plane(self) -> Plane:
         plane = self.planes[self.plane_select.value]
