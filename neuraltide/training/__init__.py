@@ -1,6 +1,7 @@
 """Training SNNs with surrogate gradients: layers, losses on spikes and membranes, rate
 regularisers."""
 
+from .conversion import convert, layer_scales
 from .layers import LeakyReadout, Spiking, SpikingRecurrent, TimeDistributed
 from .losses import (
     Readout,
@@ -26,8 +27,10 @@ __all__ = [
     "SpikingRecurrent",
     "TimeDistributed",
     "Trainer",
+    "convert",
     "count_cross_entropy",
     "firing_rates",
+    "layer_scales",
     "membrane_cross_entropy",
     "rate_lower_penalty",
     "rate_mse",
