@@ -11,6 +11,8 @@ function                           loss
 :func:`count_cross_entropy`        cross-entropy with the spike counts as logits
 :func:`rate_mse`                   squared error of the rates to a correct / incorrect target
 :func:`membrane_cross_entropy`     cross-entropy of the max, mean or last membrane value
+:func:`first_spike_cross_entropy`  cross-entropy of the negative first-spike times (earliest
+                                   output wins: a latency code)
 :func:`rate_upper_penalty`         :math:`\mathrm{relu}(r - r_\text{upper})^p`
 :func:`rate_lower_penalty`         :math:`\mathrm{relu}(r_\text{lower} - r)^p`
 =================================  ============================================================
@@ -45,6 +47,8 @@ __all__ = [
     "Scope",
     "count_cross_entropy",
     "firing_rates",
+    "first_spike_cross_entropy",
+    "first_spike_times",
     "membrane_cross_entropy",
     "rate_lower_penalty",
     "rate_mse",
@@ -300,6 +304,69 @@ def membrane_cross_entropy(
 
 
 # ---- rate regularisers ----------------------------------------------------------------------
+def first_spike_times(spikes: Tensor) -> Tensor:
+    r"""Step index of each output's first spike, ``T`` for outputs that never spike,
+    differentiable through the spikes' surrogate gradient.
+
+    .. math::
+        t^\ast = T + \sum_t (t - T)\, s_t\, m_t, \qquad
+        m_t = \prod_{t' < t} (1 - s_{t'}) \text{ (no gradient)}
+
+    so :math:`\partial t^\ast / \partial s_t = t - T \le 0` at the first spike (a stronger
+    spike there is an earlier one) and at every step of a silent output (pushing it to fire).
+
+    Args:
+        spikes: ``(T, batch, outputs)`` 0/1 spikes.
+
+    Returns:
+        ``(batch, outputs)`` first-spike steps, in ``[0, T]``.
+
+    Example::
+
+        >>> import torch
+        >>> s = torch.zeros(5, 1, 3)
+        >>> s[2, 0, 0] = s[4, 0, 0] = s[1, 0, 1] = 1.0
+        >>> first_spike_times(s)
+        tensor([[2., 1., 5.]])
+    """
+    spikes = _outputs("first_spike_times", "spikes", spikes)
+    T = spikes.shape[0]
+    before = torch.cumsum(spikes.detach(), 0) - spikes.detach()  # spikes strictly before t
+    first = (before == 0).to(spikes.dtype)
+    t = torch.arange(T, dtype=spikes.dtype, device=spikes.device).reshape(T, 1, 1)
+    return T + ((t - T) * spikes * first).sum(0)
+
+
+def first_spike_cross_entropy(
+    spikes: Tensor,
+    targets: Tensor,
+    *,
+    tau: float = 1.0,
+    reduction: Reduction = Reduction.MEAN,
+) -> Tensor:
+    r"""Cross-entropy with the negative first-spike times as logits: the correct output
+    should fire first, by a margin of a few ``tau``.
+
+    .. math::
+        \ell_b = -\log \frac{e^{-t^\ast_{b y_b}/\tau}}{\sum_c e^{-t^\ast_{bc}/\tau}}
+
+    (:func:`first_spike_times`; snnTorch's ``ce_temporal_loss`` is the same idea).
+
+    Args:
+        spikes: ``(T, batch, classes)`` output spikes.
+        targets: ``(batch,)`` class indices.
+        tau: time scale of the margin [steps], > 0.
+        reduction: :class:`Reduction` over the batch.
+    """
+    owner = "first_spike_cross_entropy"
+    check_option(owner, "reduction", reduction, Reduction)
+    if isinstance(tau, bool) or not isinstance(tau, (int, float)) or not tau > 0:
+        raise ValueError(f"{owner}: tau must be > 0 [steps], got {tau!r}.")
+    times = first_spike_times(spikes)
+    targets = _targets(owner, targets, times.shape[0], times.shape[1])
+    return _reduce(F.cross_entropy(-times / tau, targets, reduction="none"), reduction)
+
+
 def firing_rates(spikes: Tensor) -> Tensor:
     r"""Rate of each neuron in each sample [spikes per step]: :math:`r_{bi} = \frac1T\sum_t
     s_{tbi}`.

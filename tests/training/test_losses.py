@@ -252,3 +252,65 @@ def test_losses_reject_bad_input() -> None:
         rate_lower_penalty(s, 0.1, scope="neuron")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match=r"spikes must be a tensor shaped \(T, batch, \*neurons"):
         rate_upper_penalty(s[0], 0.1)
+
+
+# ---- first-spike (latency) loss ------------------------------------------------------------
+def test_first_spike_times_and_their_gradient() -> None:
+    from neuraltide.training import first_spike_times
+
+    s = torch.zeros(6, 1, 3)
+    s[2, 0, 0] = s[4, 0, 0] = 1.0  # first at 2, a later spike at 4
+    s[0, 0, 1] = 1.0
+    s = s.requires_grad_()
+    t = first_spike_times(s)
+    assert t.tolist() == [[2.0, 0.0, 6.0]]  # silent output: T
+    t.sum().backward()
+    g = s.grad[:, 0]
+    assert g[2, 0] == 2 - 6 and g[4, 0] == 0  # only the first spike moves the time
+    assert g[0, 1] == -6 and g[1:, 1].abs().sum() == 0
+    assert torch.equal(g[:, 2], torch.arange(6.0) - 6)  # a silent output is pushed everywhere
+
+
+def test_first_spike_cross_entropy_prefers_the_target_firing_first() -> None:
+    from neuraltide.training import first_spike_cross_entropy
+
+    s = torch.zeros(10, 2, 2)
+    s[1, :, 0] = 1.0
+    s[5, :, 1] = 1.0
+    loss = first_spike_cross_entropy(s, torch.tensor([0, 1]), reduction=Reduction.NONE)
+    assert loss[0] < loss[1]
+    assert loss[0].item() == pytest.approx(math.log(1 + math.exp(-4.0)), rel=1e-6)  # float32
+    with pytest.raises(ValueError, match="tau must be > 0"):
+        first_spike_cross_entropy(s, torch.tensor([0, 1]), tau=0.0)
+
+
+def test_latency_coded_digits_learn_with_the_first_spike_loss() -> None:
+    """Pixels as first-spike latencies over 20 steps, a 64-128-10 spiking network whose
+    earliest output is the answer: >= 85 % on held-out digits (measured 90 %) in seconds."""
+    from torch import nn
+
+    from neuraltide.datasets import digits
+    from neuraltide.encoding import latency
+    from neuraltide.neurons import LIF
+    from neuraltide.training import Spiking, first_spike_cross_entropy, first_spike_times
+
+    train, test = digits()
+    X, y = train.tensors
+    Xt, yt = test.tensors
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(64, 128), Spiking(LIF.dimensionless(beta=0.9)),
+                        nn.Linear(128, 10), Spiking(LIF.dimensionless(beta=0.9)))
+    opt = torch.optim.Adam(net.parameters(), lr=2e-3)
+    g = torch.Generator().manual_seed(0)
+    for _ in range(15):
+        for b in torch.split(torch.randperm(len(y), generator=g), 64):
+            out = net(latency(X[b], 20, tau=5.0))
+            loss = first_spike_cross_entropy(out, y[b], tau=2.0)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    with torch.no_grad():
+        times = first_spike_times(net(latency(Xt, 20, tau=5.0)))
+    accuracy = (times.argmin(-1) == yt).float().mean().item()
+    print(f"latency-coded digits, first-spike loss: {accuracy:.3f}")
+    assert accuracy >= 0.85
