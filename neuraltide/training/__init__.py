@@ -16,12 +16,14 @@ from .losses import (
     rate_mse,
     rate_upper_penalty,
 )
+from .online import OnlineTrainer, trace_linear
 from .trainer import Callback, EpochMetrics, Trainer
 
 __all__ = [
     "Callback",
     "EpochMetrics",
     "LeakyReadout",
+    "OnlineTrainer",
     "Readout",
     "Reduction",
     "Scope",
@@ -39,4 +41,5 @@ __all__ = [
     "rate_lower_penalty",
     "rate_mse",
     "rate_upper_penalty",
+    "trace_linear",
 ]
