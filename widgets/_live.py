@@ -1,13 +1,15 @@
-"""The one place where widgets schedule work: a periodic callback that can be stopped."""
+"""What every live widget shares: the periodic callback that runs it (and stops for real), and
+the streamed plot whose axes follow the data."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
+import holoviews as hv
 import panel as pn
 
-__all__ = ["LiveLoop"]
+__all__ = ["LiveLoop", "live_view"]
 
 
 class LiveLoop:
@@ -33,3 +35,22 @@ class LiveLoop:
         if self._callback is not None:
             self._callback.stop()
             self._callback = None
+
+
+def _framewise(obj: Any) -> Any:
+    # in place on every element: an overlay keeps its own options (legend position, ...)
+    for element in obj if isinstance(obj, hv.Overlay) else [obj]:
+        element.opts(framewise=True)
+    return obj
+
+
+def live_view(callback: Callable[[Any], Any], pipe: Any, *, height: int, width: int) -> Any:
+    """A ``hv.DynamicMap`` redrawn from ``pipe`` whose axes follow every new frame
+    (``framewise`` on each element, overlays included) instead of keeping the ranges of the
+    first, possibly empty, frame. Options are applied when a frame is drawn, so this works
+    before any plotting extension is loaded."""
+
+    def frame(data: Any) -> Any:
+        return _framewise(callback(data))
+
+    return hv.DynamicMap(frame, streams=[pipe]).opts(height=height, width=width)

@@ -19,7 +19,7 @@ import torch
 from neuraltide.network import SpikeMonitor
 from neuraltide.network.examples import Brunel, brunel
 
-from ._live import LiveLoop
+from ._live import LiveLoop, live_view
 from .raster import RasterPlot
 
 __all__ = ["NetworkExplorer"]
@@ -71,8 +71,7 @@ class NetworkExplorer:
         self._rates = hv.streams.Pipe(data=self._empty_rates())
         self._rate_t = np.empty(0)
         self._rate_e, self._rate_i = np.empty(0), np.empty(0)
-        rates = hv.DynamicMap(self._rate_element, streams=[self._rates]).opts(
-            height=200, width=650, framewise=True)
+        rates = live_view(self._rate_element, self._rates, height=200, width=650)
         self.panel = pn.Row(
             pn.Column("## E/I network (Brunel 2000)", self.g, self.eta, self.epsilon,
                       pn.Row(self.start_button, self.stop_button, self.reset_button),

@@ -19,6 +19,7 @@ import torch
 from neuraltide.neurons import LIF, AdaptiveLIF, HodgkinHuxley, Izhikevich, NeuronModel
 from neuraltide.neurons.izhikevich import IzhikevichPreset
 
+from ._live import live_view
 from .params import ParameterPanel
 from .protocols import NoisyCurrent, PoissonInput, Protocol, Ramp, Step
 
@@ -101,12 +102,9 @@ class NeuronExplorer:
         self.protocol_select.param.watch(lambda e: self.update(), "value")
         self.amplitude.param.watch(lambda e: self.update(fi=False), "value")
         self._set_model()
-        trace = hv.DynamicMap(self._trace_element, streams=[self._trace]).opts(
-            height=240, width=620, framewise=True)
-        raster = hv.DynamicMap(self._raster_element, streams=[self._raster]).opts(
-            height=180, width=620, framewise=True)
-        fi = hv.DynamicMap(self._fi_element, streams=[self._fi]).opts(
-            height=240, width=320, framewise=True)
+        trace = live_view(self._trace_element, self._trace, height=240, width=620)
+        raster = live_view(self._raster_element, self._raster, height=180, width=620)
+        fi = live_view(self._fi_element, self._fi, height=240, width=320)
         self.panel = pn.Row(
             pn.Column("## Neuron explorer", self.model_select, self.preset_select,
                       self.protocol_select, self.amplitude, self._param_box, self.status),

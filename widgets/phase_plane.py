@@ -20,6 +20,7 @@ import torch
 from neuraltide.neurons import AdaptiveLIF, Izhikevich, NeuronModel
 from neuraltide.neurons.izhikevich import IzhikevichPreset
 
+from ._live import live_view
 from .params import ParameterPanel
 
 __all__ = ["AdaptiveLIFPlane", "IzhikevichPlane", "PhasePlane", "Plane"]
@@ -132,8 +133,7 @@ class PhasePlane:
         self.preset_select.param.watch(lambda e: self._set_plane(), "value")
         self.current.param.watch(lambda e: self.update(), "value")
         self._set_plane()
-        view = hv.DynamicMap(self._element, streams=[self._pipe]).opts(
-            height=420, width=560, framewise=True)
+        view = live_view(self._element, self._pipe, height=420, width=560)
         self.panel = pn.Row(pn.Column("## Phase plane", self.plane_select, self.preset_select,
                                       self.current, self._param_box), pn.pane.HoloViews(view))
 

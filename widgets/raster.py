@@ -26,6 +26,8 @@ import panel as pn
 import torch
 from bokeh.palettes import Category10_10
 
+from ._live import live_view
+
 __all__ = ["Density", "RasterPlot"]
 
 POINT_LIMIT = 2_000_000  #: neuron-steps in the window above which AUTO aggregates
@@ -79,8 +81,7 @@ class RasterPlot:
         self._i = np.empty(0, dtype=np.int64)
         self.frames = 0  #: updates sent to the plot
         self._pipe = hv.streams.Pipe(data=self._frame())
-        self.view = hv.DynamicMap(self._element, streams=[self._pipe]).opts(
-            framewise=True, height=height, width=width)
+        self.view = live_view(self._element, self._pipe, height=height, width=width)
         self.panel = pn.pane.HoloViews(self.view, sizing_mode="fixed")
 
     # ---- data in ------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from neuraltide.network import (
 from neuraltide.neurons import LIF
 from neuraltide.plasticity import PairSTDP, WeightDependence
 
-from ._live import LiveLoop
+from ._live import LiveLoop, live_view
 
 __all__ = ["STDPExplorer"]
 
@@ -75,10 +75,8 @@ class STDPExplorer:
             s.param.watch(lambda e: self._rule_changed(), "value")
         self.rate.param.watch(lambda e: self._set_rate(), "value")
         self.reset()
-        window = hv.DynamicMap(self._window_element, streams=[self._window]).opts(
-            height=250, width=380, framewise=True)
-        hist = hv.DynamicMap(self._hist_element, streams=[self._hist]).opts(
-            height=250, width=380, framewise=True)
+        window = live_view(self._window_element, self._window, height=250, width=380)
+        hist = live_view(self._hist_element, self._hist, height=250, width=380)
         self.panel = pn.Row(
             pn.Column("## STDP (Song, Miller & Abbott 2000)", self.a_plus, self.ratio,
                       self.tau_plus, self.tau_minus, self.rate,

@@ -20,6 +20,8 @@ import panel as pn
 import torch
 from bokeh.palettes import Category10_10
 
+from ._live import live_view
+
 __all__ = ["MembraneTrace"]
 
 
@@ -52,8 +54,7 @@ class MembraneTrace:
         self._v = np.empty((0, len(idx)))
         self._s = np.empty((0, len(idx)), dtype=bool)
         self._pipe = hv.streams.Pipe(data=self.data())
-        self.view = hv.DynamicMap(self._element, streams=[self._pipe]).opts(
-            height=height, width=width)
+        self.view = live_view(self._element, self._pipe, height=height, width=width)
         self.panel = pn.pane.HoloViews(self.view, sizing_mode="fixed")
 
     def push(self, t: float | Sequence[float], v: torch.Tensor | np.ndarray,

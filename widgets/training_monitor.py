@@ -17,6 +17,8 @@ import panel as pn
 
 from neuraltide.training import EpochMetrics
 
+from ._live import live_view
+
 __all__ = ["TrainingMonitor"]
 
 
@@ -28,15 +30,9 @@ class TrainingMonitor:
         self.history: list[EpochMetrics] = []
         self._pipe = hv.streams.Pipe(data=[])
         self.status = pn.pane.Markdown("waiting for the first epoch")
-        opts = dict(height=height, width=width, framewise=True)
-        self.panel = pn.Column(
-            pn.Row(pn.pane.HoloViews(hv.DynamicMap(self._loss, streams=[self._pipe]).opts(**opts)),
-                   pn.pane.HoloViews(hv.DynamicMap(self._accuracy,
-                                                   streams=[self._pipe]).opts(**opts))),
-            pn.Row(pn.pane.HoloViews(hv.DynamicMap(self._rates, streams=[self._pipe]).opts(**opts)),
-                   pn.pane.HoloViews(hv.DynamicMap(self._silent,
-                                                   streams=[self._pipe]).opts(**opts))),
-            self.status)
+        views = [pn.pane.HoloViews(live_view(f, self._pipe, height=height, width=width))
+                 for f in (self._loss, self._accuracy, self._rates, self._silent)]
+        self.panel = pn.Column(pn.Row(*views[:2]), pn.Row(*views[2:]), self.status)
 
     def on_epoch_end(self, trainer: object, metrics: EpochMetrics) -> None:
         """The :class:`~neuraltide.training.Callback` hook."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -74,7 +75,7 @@ def membrane(page) -> list[float]:
 
 
 @pytest.fixture()
-def browser():
+def chromium():
     playwright = pytest.importorskip("playwright.sync_api")
     with playwright.sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
@@ -82,7 +83,7 @@ def browser():
         b.close()
 
 
-def test_neuron_explorer_app_in_a_browser(browser) -> None:
+def test_neuron_explorer_app_in_a_browser(chromium) -> None:
     import panel as pn
     from neuraltide.widgets.cli import app
 
@@ -93,7 +94,7 @@ def test_neuron_explorer_app_in_a_browser(browser) -> None:
     try:
         url = f"http://127.0.0.1:{port}/neuron"
         wait_http(url, 30)
-        page = browser.new_page(viewport={"width": 1400, "height": 560})
+        page = chromium.new_page(viewport={"width": 1400, "height": 560})
         failed, errors = [], []
         page.on("requestfailed", lambda r: failed.append(r.url))
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
@@ -128,7 +129,7 @@ def test_neuron_explorer_app_in_a_browser(browser) -> None:
         server.stop()
 
 
-def test_neuron_explorer_in_jupyterlab(browser, tmp_path) -> None:
+def test_neuron_explorer_in_jupyterlab(chromium, tmp_path) -> None:
     root = tmp_path / "nb"
     root.mkdir()
     nb = nbformat.v4.new_notebook(cells=[
@@ -158,7 +159,7 @@ def test_neuron_explorer_in_jupyterlab(browser, tmp_path) -> None:
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         wait_http(f"http://127.0.0.1:{port}/api/status", 60)
-        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page = chromium.new_page(viewport={"width": 1400, "height": 900})
         page.goto(f"http://127.0.0.1:{port}/lab/tree/explorer.ipynb")
         page.wait_for_function(
             """() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
@@ -167,14 +168,52 @@ def test_neuron_explorer_in_jupyterlab(browser, tmp_path) -> None:
               return k && k.connectionStatus === 'connected' && k.status === 'idle'; }""",
             timeout=60000)
         page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
-        page.wait_for_function(
-            f"() => window.Bokeh && ({SOURCES_JS})().some(s => 'membrane [mV]' in s "
-            "&& s['membrane [mV]'].length > 100)", timeout=60000)
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        try:
+            page.wait_for_function(
+                f"() => window.Bokeh && ({SOURCES_JS})().some(s => 'membrane [mV]' in s "
+                "&& s['membrane [mV]'].length > 100)", timeout=60000)
+        except Exception:
+            page.screenshot(path=str(ARTIFACTS / "jupyterlab_failure.png"))
+            raise
         trace = membrane(page)
         assert len(trace) == 2000 and min(trace) < -60 and max(trace) > -52
         assert page.locator(".jp-OutputArea .noUi-handle").count() >= 7  # the sliders
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "jupyterlab_neuron_explorer.png"))
     finally:
         os.killpg(lab.pid, signal.SIGTERM)
         lab.wait(timeout=20)
+
+
+def test_network_explorer_runs_and_stops_in_a_browser(chromium) -> None:
+    import panel as pn
+    from neuraltide.widgets.cli import app
+
+    port = free_port()
+    server = pn.serve({"network": lambda: app("network")}, port=port, address="127.0.0.1",
+                      show=False, threaded=True, start=True,
+                      websocket_origin=[f"127.0.0.1:{port}"])
+    # samples of the population-rate curves: they grow by one per 2 ms bin while it runs
+    count = ("() => { const s = (" + SOURCES_JS + ")().filter(s => 'rate [Hz]' in s); "
+             "return s.length ? s[0]['rate [Hz]'].length : -1; }")
+    try:
+        url = f"http://127.0.0.1:{port}/network"
+        wait_http(url, 30)
+        page = chromium.new_page(viewport={"width": 1400, "height": 620})
+        page.goto(url)
+        page.wait_for_function(f"() => window.Bokeh && ({count})() === 0", timeout=30000)
+        page.get_by_role("button", name="Start").click()
+        page.wait_for_function(f"() => ({count})() >= 30", timeout=30000)  # 3 chunks arrived
+        page.get_by_role("button", name="Stop").click()
+        # the server confirms; a chunk under way when Stop arrived may still be drawn
+        status = page.get_by_text(re.compile(r"t = \d+ ms, stopped"))
+        status.wait_for(timeout=20000)
+        page.wait_for_timeout(1000)
+        stopped_text, stopped = status.inner_text(), page.evaluate(count)
+        page.wait_for_timeout(2000)
+        assert status.inner_text() == stopped_text  # simulated time stands still
+        assert page.evaluate(count) == stopped  # and no new data reaches the page
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "network_explorer.png"))
+    finally:
+        server.stop()
