@@ -9,7 +9,7 @@ from typing import Any
 import holoviews as hv
 import panel as pn
 
-__all__ = ["LiveLoop", "live_view"]
+__all__ = ["LiveExplorer", "LiveLoop", "live_view"]
 
 
 class LiveLoop:
@@ -54,3 +54,45 @@ def live_view(callback: Callable[[Any], Any], pipe: Any, *, height: int, width: 
         return _framewise(callback(data))
 
     return hv.DynamicMap(frame, streams=[pipe]).opts(height=height, width=width)
+
+
+class LiveExplorer:
+    """Start / Stop / Reset around a chunked simulation. Subclasses call
+    :meth:`_init_controls` and define ``step_chunk()``, ``reset()`` and ``_status()``."""
+
+    def _init_controls(self, period: int) -> None:
+        self.loop = LiveLoop(self.step_chunk, period)
+        self.start_button = pn.widgets.Button(label="Start", color="success", width=90)
+        self.stop_button = pn.widgets.Button(label="Stop", color="warning", width=90)
+        self.reset_button = pn.widgets.Button(label="Reset", width=90)
+        self.start_button.on_click(lambda e: self.start())
+        self.stop_button.on_click(lambda e: self.stop())
+        self.reset_button.on_click(lambda e: self.reset())
+        self.controls = pn.Row(self.start_button, self.stop_button, self.reset_button)
+
+    def step_chunk(self) -> None:
+        raise NotImplementedError
+
+    def reset(self) -> None:
+        raise NotImplementedError
+
+    def _status(self) -> None:
+        raise NotImplementedError
+
+    @property
+    def running(self) -> bool:
+        return self.loop.running
+
+    def start(self) -> None:
+        """Run chunks periodically until :meth:`stop`."""
+        self.loop.start()
+        self._status()
+
+    def stop(self) -> None:
+        """Stop after the current chunk; no callback stays registered."""
+        self.loop.stop()
+        self._status()
+
+    def close(self) -> None:
+        """Stop and release the periodic callback (call when the widget is discarded)."""
+        self.stop()

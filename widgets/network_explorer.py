@@ -19,13 +19,13 @@ import torch
 from neuraltide.network import SpikeMonitor
 from neuraltide.network.examples import Brunel, brunel
 
-from ._live import LiveLoop, live_view
+from ._live import LiveExplorer, live_view
 from .raster import RasterPlot
 
 __all__ = ["NetworkExplorer"]
 
 
-class NetworkExplorer:
+class NetworkExplorer(LiveExplorer):
     """Live E/I population network.
 
     Args:
@@ -52,16 +52,10 @@ class NetworkExplorer:
                                           end=4.0, step=0.1, value=2.0, width=300)
         self.epsilon = pn.widgets.FloatSlider(label="connection probability", start=0.02,
                                               end=0.2, step=0.01, value=0.1, width=300)
-        self.start_button = pn.widgets.Button(label="Start", color="success", width=90)
-        self.stop_button = pn.widgets.Button(label="Stop", color="warning", width=90)
-        self.reset_button = pn.widgets.Button(label="Reset", width=90)
-        self.start_button.on_click(lambda e: self.start())
-        self.stop_button.on_click(lambda e: self.stop())
-        self.reset_button.on_click(lambda e: self.reset())
         for s in (self.g, self.eta, self.epsilon):
             s.param.watch(lambda e: self._rebuild(), "value")
         self.status = pn.pane.Markdown("", width=300)
-        self.loop = LiveLoop(self.step_chunk, period)
+        self._init_controls(period)
         self.chunks = 0  #: chunks simulated since the last reset
         self.model: Brunel = self._build()
         self.state: Any = None
@@ -74,14 +68,9 @@ class NetworkExplorer:
         rates = live_view(self._rate_element, self._rates, height=200, width=650)
         self.panel = pn.Row(
             pn.Column("## E/I network (Brunel 2000)", self.g, self.eta, self.epsilon,
-                      pn.Row(self.start_button, self.stop_button, self.reset_button),
-                      self.status),
+                      self.controls, self.status),
             pn.Column(self.raster.panel, pn.pane.HoloViews(rates)))
         self._status()
-
-    @property
-    def running(self) -> bool:
-        return self.loop.running
 
     @property
     def t(self) -> float:
@@ -126,16 +115,6 @@ class NetworkExplorer:
         self.chunks += 1
         self._status()
 
-    def start(self) -> None:
-        """Run chunks periodically until :meth:`stop`."""
-        self.loop.start()
-        self._status()
-
-    def stop(self) -> None:
-        """Stop after the current chunk; no callback stays registered."""
-        self.loop.stop()
-        self._status()
-
     def reset(self) -> None:
         """Back to t = 0 with fresh initial conditions (keeps running if it was)."""
         self.state = None
@@ -145,10 +124,6 @@ class NetworkExplorer:
         self._rate_t, self._rate_e, self._rate_i = np.empty(0), np.empty(0), np.empty(0)
         self._rates.send(self._empty_rates())
         self._status()
-
-    def close(self) -> None:
-        """Stop and release the periodic callback (call when the widget is discarded)."""
-        self.stop()
 
     # ---- plots --------------------------------------------------------------------------------
     @staticmethod

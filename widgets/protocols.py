@@ -18,47 +18,65 @@ from torch import Tensor
 __all__ = ["NoisyCurrent", "PoissonInput", "Protocol", "Ramp", "Step"]
 
 
+@dataclass(frozen=True)
 class Protocol(ABC):
-    """A time course of input current."""
+    """A time course of input current: zero until ``onset`` (a fraction of the run), then the
+    protocol's drive."""
 
+    onset: float = 0.1
     label: str = ""
 
+    def __post_init__(self) -> None:
+        if not (isinstance(self.onset, float | int) and 0 <= self.onset < 1):
+            raise ValueError(f"{type(self).__name__}: onset must be a fraction of the run in "
+                             f"[0, 1), got {self.onset!r}.")
+        for name in ("sigma", "tau", "rate_hz"):
+            value = getattr(self, name, None)
+            if value is not None and not (isinstance(value, float | int) and value >= 0
+                                          and (name == "sigma" or value > 0)):
+                raise ValueError(f"{type(self).__name__}: {name} must be "
+                                 f"{'>= 0' if name == 'sigma' else '> 0'}, got {value!r}.")
+
     @abstractmethod
+    def drive(self, steps: int, dt: float, amplitude: float, trials: int,
+              generator: torch.Generator) -> Tensor:
+        """The drive over all ``steps`` (the part before the onset is zeroed)."""
+
     def current(self, steps: int, dt: float, amplitude: float, trials: int,
                 generator: torch.Generator) -> Tensor:
         """Input ``(steps, trials)`` in float64 [the model's input unit]."""
+        out = self.drive(steps, dt, amplitude, trials, generator)
+        out[: self.onset_step(steps)] = 0.0
+        return out
 
     def onset_step(self, steps: int) -> int:
         """First step of the drive (rates are measured from here)."""
-        return 0
+        return round(self.onset * steps)
 
 
 @dataclass(frozen=True)
 class Step(Protocol):
     """Zero, then ``amplitude`` from ``onset`` (a fraction of the run) on."""
 
-    onset: float = 0.1
     label: str = "current step"
 
-    def onset_step(self, steps: int) -> int:
-        return round(self.onset * steps)
-
-    def current(self, steps: int, dt: float, amplitude: float, trials: int,
-                generator: torch.Generator) -> Tensor:
-        x = torch.zeros(steps, trials, dtype=torch.float64)
-        x[self.onset_step(steps):] = amplitude
-        return x
+    def drive(self, steps: int, dt: float, amplitude: float, trials: int,
+              generator: torch.Generator) -> Tensor:
+        return torch.full((steps, trials), float(amplitude), dtype=torch.float64)
 
 
 @dataclass(frozen=True)
 class Ramp(Protocol):
-    """Linear from 0 to ``2 * amplitude`` over the run (mean ``amplitude``)."""
+    """Linear from 0 at the onset to ``2 * amplitude`` at the end (mean ``amplitude``)."""
 
+    onset: float = 0.0
     label: str = "ramp"
 
-    def current(self, steps: int, dt: float, amplitude: float, trials: int,
-                generator: torch.Generator) -> Tensor:
-        ramp = torch.linspace(0.0, 2.0 * amplitude, steps, dtype=torch.float64)
+    def drive(self, steps: int, dt: float, amplitude: float, trials: int,
+              generator: torch.Generator) -> Tensor:
+        start = self.onset_step(steps)
+        ramp = torch.zeros(steps, dtype=torch.float64)
+        ramp[start:] = torch.linspace(0.0, 2.0 * amplitude, steps - start, dtype=torch.float64)
         return ramp[:, None].expand(steps, trials).clone()
 
 
@@ -69,14 +87,10 @@ class NoisyCurrent(Protocol):
 
     sigma: float = 0.5
     tau: float = 5.0
-    onset: float = 0.1
     label: str = "noisy current"
 
-    def onset_step(self, steps: int) -> int:
-        return round(self.onset * steps)
-
-    def current(self, steps: int, dt: float, amplitude: float, trials: int,
-                generator: torch.Generator) -> Tensor:
+    def drive(self, steps: int, dt: float, amplitude: float, trials: int,
+              generator: torch.Generator) -> Tensor:
         decay = math.exp(-dt / self.tau)
         kick = self.sigma * abs(amplitude) * math.sqrt(1 - decay**2)
         noise = torch.randn(steps, trials, dtype=torch.float64, generator=generator) * kick
@@ -85,9 +99,7 @@ class NoisyCurrent(Protocol):
         for n in range(steps):  # exact OU update, stationary standard deviation sigma*|amp|
             eta = eta * decay + noise[n]
             out[n] = eta
-        out = out + amplitude
-        out[: self.onset_step(steps)] = 0.0
-        return out
+        return out + amplitude
 
 
 @dataclass(frozen=True)
@@ -96,17 +108,11 @@ class PoissonInput(Protocol):
     the mean current ``amplitude``, from ``onset`` on."""
 
     rate_hz: float = 1000.0
-    onset: float = 0.1
     label: str = "Poisson input"
 
-    def onset_step(self, steps: int) -> int:
-        return round(self.onset * steps)
-
-    def current(self, steps: int, dt: float, amplitude: float, trials: int,
-                generator: torch.Generator) -> Tensor:
+    def drive(self, steps: int, dt: float, amplitude: float, trials: int,
+              generator: torch.Generator) -> Tensor:
         lam = self.rate_hz * dt * 1e-3
         counts = torch.poisson(torch.full((steps, trials), lam, dtype=torch.float64),
                                generator=generator)
-        out = counts * (amplitude / lam)
-        out[: self.onset_step(steps)] = 0.0
-        return out
+        return counts * (amplitude / lam)

@@ -26,12 +26,12 @@ from neuraltide.network import (
 from neuraltide.neurons import LIF
 from neuraltide.plasticity import PairSTDP, WeightDependence
 
-from ._live import LiveLoop, live_view
+from ._live import LiveExplorer, live_view
 
 __all__ = ["STDPExplorer"]
 
 
-class STDPExplorer:
+class STDPExplorer(LiveExplorer):
     """Live STDP.
 
     Args:
@@ -61,14 +61,8 @@ class STDPExplorer:
                                                 step=1.0, value=20.0, width=300)
         self.rate = pn.widgets.FloatSlider(label="input rate [Hz]", start=2.0, end=40.0,
                                            step=1.0, value=20.0, width=300)
-        self.start_button = pn.widgets.Button(label="Start", color="success", width=90)
-        self.stop_button = pn.widgets.Button(label="Stop", color="warning", width=90)
-        self.reset_button = pn.widgets.Button(label="Reset", width=90)
-        self.start_button.on_click(lambda e: self.start())
-        self.stop_button.on_click(lambda e: self.stop())
-        self.reset_button.on_click(lambda e: self.reset())
         self.status = pn.pane.Markdown("", width=300)
-        self.loop = LiveLoop(self.step_chunk, period)
+        self._init_controls(period)
         self._window = hv.streams.Pipe(data=self._window_data())
         self._hist = hv.streams.Pipe(data={"w": np.empty(0)})
         for s in (self.a_plus, self.ratio, self.tau_plus, self.tau_minus):
@@ -80,8 +74,7 @@ class STDPExplorer:
         self.panel = pn.Row(
             pn.Column("## STDP (Song, Miller & Abbott 2000)", self.a_plus, self.ratio,
                       self.tau_plus, self.tau_minus, self.rate,
-                      pn.Row(self.start_button, self.stop_button, self.reset_button),
-                      self.status),
+                      self.controls, self.status),
             pn.pane.HoloViews(window), pn.pane.HoloViews(hist))
 
     # ---- the rule and the network -------------------------------------------------------------
@@ -136,22 +129,6 @@ class STDPExplorer:
         self.chunks += 1
         self._hist.send({"w": self.weights()})
         self._status()
-
-    def start(self) -> None:
-        self.loop.start()
-        self._status()
-
-    def stop(self) -> None:
-        self.loop.stop()
-        self._status()
-
-    def close(self) -> None:
-        """Stop and release the periodic callback."""
-        self.stop()
-
-    @property
-    def running(self) -> bool:
-        return self.loop.running
 
     # ---- plots --------------------------------------------------------------------------------
     def _window_data(self) -> dict[str, np.ndarray]:

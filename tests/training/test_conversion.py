@@ -24,7 +24,8 @@ def test_if_rates_are_the_balanced_relu_activations() -> None:
     assert torch.all((counts - T * target).abs() <= 1.0 + 1e-3)
     # the output accumulates W_out (lambda * rate) + b: the ANN's scores, to O(1/T)
     scores = snn(x.expand(T, 1, 5))[-1] / T
-    bound = float(ann[2].weight.detach().abs().sum(1).max()) * lam / T  # one spike per hidden neuron
+    # one spike of error per hidden neuron
+    bound = float(ann[2].weight.detach().abs().sum(1).max()) * lam / T
     assert torch.allclose(scores, ann(x).detach(), atol=bound + 1e-5, rtol=0)
 
 

@@ -172,6 +172,12 @@ def test_protocols_deliver_their_mean_drive() -> None:
     assert noisy.std() == pytest.approx(2.0, rel=0.05)  # sigma * |amplitude|
     poisson = PoissonInput(rate_hz=2000.0, onset=0.0).current(20000, 0.1, 3.0, 4, g)
     assert poisson.mean() == pytest.approx(3.0, rel=0.03)
+    late = Ramp(onset=0.5).current(100, 0.1, 1.0, 1, g)
+    assert late[:50].abs().sum() == 0 and late[50:].mean() == pytest.approx(1.0)
+    with pytest.raises(ValueError, match=r"onset must be a fraction of the run in \[0, 1\)"):
+        Step(onset=1.5)
+    with pytest.raises(ValueError, match="tau must be > 0"):
+        NoisyCurrent(tau=0.0)
 
 
 # ---- NeuronExplorer -------------------------------------------------------------------------
