@@ -75,6 +75,20 @@ class SpikeMonitor(Monitor):
             self._neurons.append(neuron)
         self._count = s if self._count is None else self._count + s
 
+    def record_events(self, steps: Tensor, trials: Tensor, neurons: Tensor, batch: int,
+                      dtype: torch.dtype, values: Tensor | None = None) -> None:
+        """Record many steps at once (the compiled network path): one entry per spike, in
+        step, then trial, then neuron order, as :meth:`record` would have made them;
+        ``values`` are spike counts where they can exceed 1 (input groups)."""
+        if steps.numel():
+            self._steps.append(steps)
+            self._trials.append(trials)
+            self._neurons.append(neurons)
+        counts = torch.bincount(trials * self.group.n + neurons, weights=values,
+                                minlength=batch * self.group.n).reshape(batch, self.group.n)
+        counts = counts.to(dtype)
+        self._count = counts if self._count is None else self._count + counts
+
     def _cat(self, parts: list[Tensor]) -> Tensor:
         return torch.cat(parts).cpu() if parts else torch.zeros(0, dtype=torch.long)
 

@@ -25,6 +25,7 @@ from torch import Tensor, nn
 
 from .._params import check_finite_input
 from ..neurons._base import detach_state
+from . import compiled as compiled_path
 from .monitors import Monitor
 from .population import Group, InputGroup, Population
 from .projection import DENSE_LIMIT, Projection, ProjectionState, Propagation
@@ -162,6 +163,7 @@ class Network(nn.Module):
         progress: bool | None = None,
         device: Any = None,
         dtype: torch.dtype | None = None,
+        compiled: bool | None = None,
     ) -> NetworkState:
         """Simulate ``steps`` steps (or ``duration`` [ms]) and return the final state.
 
@@ -181,6 +183,10 @@ class Network(nn.Module):
             progress: show a progress bar (default: for runs of 10,000 steps or more).
             device, dtype: where to simulate (default: the state's, else the device of the
                 network's tensors, moved there with ``net.to(device)``, and the default dtype).
+            compiled: run the whole loop in C++ (:mod:`neuraltide.network.compiled`): ``None``
+                (default) whenever the run allows it (no gradient needed, no plasticity, LIF
+                populations, spike monitors; the same spikes as the PyTorch loop), ``True`` to
+                insist (``RuntimeError`` saying why not), ``False`` for the PyTorch loop.
 
         Returns:
             The :class:`NetworkState` after the last step.
@@ -204,6 +210,15 @@ class Network(nn.Module):
                 device = next(self.buffers(), torch.zeros(())).device
             state = self.initial_state(batch, device, dtype)
         device, dtype = _where(state, device, dtype)
+        if compiled is not False:
+            reason = compiled_path.why_not(self, given, monitors, torch.device(device), dtype,
+                                           self._needs_grad(given, state))
+            reason = reason or compiled_path.available()
+            if reason is None:
+                return compiled_path.run_compiled(self, steps, given, monitors, batch, state,
+                                                  self._generator(torch.device(device)))
+            if compiled:
+                raise RuntimeError(f"Network.run: compiled=True, but {reason}.")
 
         params = {p.name: p.neuron.params() for p in self.populations}
         weights = {name: p.weight() for name, p in self.projections.items()}
@@ -251,6 +266,13 @@ class Network(nn.Module):
             bar.update(1)
         bar.close()
         return NetworkState(step0 + steps, neurons, projs)
+
+    def _needs_grad(self, given: Mapping[str, Tensor], state: NetworkState) -> bool:
+        if not torch.is_grad_enabled():
+            return False
+        tensors = [*self.parameters(), *given.values(),
+                   *(t for st in state.neurons.values() for t in st)]
+        return any(t.requires_grad for t in tensors)
 
     # ---- argument checks --------------------------------------------------------------------
     def _steps(self, steps: int | None, duration: float | None) -> int:

@@ -1,0 +1,189 @@
+"""The compiled path of :meth:`Network.run`: the whole run in one C++ call.
+
+For runs that need no gradient, a network of LIF-family populations with delta, exponential or
+conductance synapses runs in ``torch.ops.neuraltide.network_scan`` (``kernels/csrc/
+network_cpu.cpp``), which follows the PyTorch loop's order and arithmetic operation by
+operation: the spikes are the same as the PyTorch path's event-driven propagation (tested).
+
+:func:`why_not` says why a run cannot take this path (``None`` when it can); ``Network.run``
+then uses the PyTorch loop. What the compiled path does not do: gradients, plasticity,
+external currents into populations, monitors other than :class:`SpikeMonitor`, GPUs, neuron
+models outside the LIF family, and projections dense enough that the PyTorch path would switch
+to matrix products (the two would then sum in different orders).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from .. import kernels
+from ..kernels._ops import reset_kind
+from ..neurons._family import LIFFamily
+from .monitors import Monitor, SpikeMonitor
+from .population import InputGroup, PoissonGroup, SpikeInput
+from .projection import Projection, ProjectionState, Propagation
+from .synapse import Conductance, Delta, Exponential
+
+__all__ = ["run_compiled", "why_not"]
+
+_KINDS = {Delta: 0, Exponential: 1, Conductance: 2}
+
+
+def why_not(network: Any, given: Mapping[str, Tensor], monitors: Sequence[Monitor],
+            device: torch.device, dtype: torch.dtype, needs_grad: bool) -> str | None:
+    """The reason this run cannot use the compiled path, or ``None``."""
+    if needs_grad:
+        return "a gradient is needed (the compiled path runs without autograd)"
+    if device.type != "cpu":
+        return f"the compiled network path runs on the CPU, the run is on {device}"
+    if dtype not in (torch.float32, torch.float64):
+        return f"dtype {dtype} (float32 or float64 only)"
+    for pop in network.populations:
+        if not isinstance(pop.neuron, LIFFamily):
+            return f"population {pop.name!r} holds a {type(pop.neuron).__name__}"
+        if pop.name in given:
+            return f"population {pop.name!r} receives an external current"
+    for g in network.groups.values():
+        if isinstance(g, InputGroup) and not isinstance(g, SpikeInput | PoissonGroup):
+            return f"input group {g.name!r} is a {type(g).__name__}"
+    for p in network.projections.values():
+        if p.plasticity is not None:
+            return f"projection {p.name!r} is plastic"
+        if type(p.synapse) not in _KINDS:
+            return f"projection {p.name!r} uses a {type(p.synapse).__name__} synapse"
+        if p.propagation is Propagation.DENSE or (
+                p.propagation is Propagation.AUTO and 8 * p.n_synapses > p.pre.n * p.post.n):
+            return (f"projection {p.name!r} is dense enough for the PyTorch path to use matrix "
+                    "products")
+    for m in monitors:
+        if not isinstance(m, SpikeMonitor):
+            return f"a {type(m).__name__} (the compiled path records SpikeMonitors only)"
+    return None
+
+
+def _inputs(network: Any, given: Mapping[str, Tensor], steps: int, batch: int,
+            generator: torch.Generator, dtype: torch.dtype) -> tuple[Tensor, dict[str, int]]:
+    """All input groups' spikes ``(steps, batch, E)`` and each group's offset. Poisson groups
+    draw from one stream in group order per step, as the PyTorch loop does."""
+    groups = [g for g in network.groups.values() if isinstance(g, InputGroup)]
+    offsets, total = {}, 0
+    for g in groups:
+        offsets[g.name] = total
+        total += g.n
+    ext = torch.zeros(steps, batch, total, dtype=dtype)
+    poisson = [g for g in groups if isinstance(g, PoissonGroup)]
+    if poisson:
+        draws = torch.rand(steps, sum(batch * g.n for g in poisson), generator=generator,
+                           dtype=dtype)
+        start = 0
+        for g in poisson:
+            r = draws[:, start:start + batch * g.n].reshape(steps, batch, g.n)
+            start += batch * g.n
+            rate = given.get(g.name, g.rate_hz)
+            p = (rate * (g.dt * 1e-3)).to(dtype).expand(steps, batch, g.n)
+            ext[:, :, offsets[g.name]:offsets[g.name] + g.n] = (r < p).to(dtype)
+    for g in groups:
+        if isinstance(g, SpikeInput):
+            x = given.get(g.name)
+            if x is None:
+                raise ValueError(f"SpikeInput {g.name!r}: Network.run needs inputs={{group: "
+                                 "spikes}} for this group (a (steps, batch, n) tensor).")
+            ext[:, :, offsets[g.name]:offsets[g.name] + g.n] = x.to(dtype).expand(
+                steps, batch, g.n)
+    return ext, offsets
+
+
+def run_compiled(network: Any, steps: int, given: Mapping[str, Tensor],
+                 monitors: Sequence[Monitor], batch: int, state: Any,
+                 generator: torch.Generator) -> Any:
+    """Run ``steps`` steps from ``state`` in one C++ call; returns the new state."""
+    from .network import NetworkState
+
+    pops = network.populations
+    dtype = state.neurons[pops[0].name].v.dtype if pops else torch.get_default_dtype()
+    ext, ext_off = _inputs(network, given, steps, batch, generator, dtype)
+    pop_off, total = {}, 0
+    for pop in pops:
+        pop_off[pop.name] = total
+        total += pop.n
+    params = torch.cat([torch.stack([f.detach().to(dtype).expand(pop.n)
+                                     for f in pop.neuron.params()]) for pop in pops], 1)
+    pop_table = torch.tensor([[pop_off[p.name], p.n, int(reset_kind(p.neuron.reset)),
+                               p.neuron.n_ref] for p in pops], dtype=torch.long)
+    fields = ("i", "v", "a", "s", "ref")
+    neuron_state = [torch.cat([getattr(state.neurons[p.name], f).detach().to(dtype)
+                               for p in pops], 1).contiguous() for f in fields]
+    projs = list(network.projections.values())
+    proj_int, proj_real, ptr, post, weight, delay, g0, ring0 = [], [], [], [], [], [], [], []
+    for p in projs:
+        st: ProjectionState = state.projections[p.name]
+        L = len(st.ring)
+        from_ext = isinstance(p.pre, InputGroup)
+        pre_off = ext_off[p.pre.name] if from_ext else pop_off[p.pre.name]
+        proj_int.append([0 if from_ext else 1, pre_off, p.pre.n, pop_off[p.post.name],
+                         p.post.n, _KINDS[type(p.synapse)], L, st.head])
+        proj_real.append(_synapse_constants(p))
+        ptr.append(p.ptr.long())
+        post.append(p.post_idx.long())
+        weight.append(p.weight().detach().to(dtype))
+        delay.append(p.delay_steps.long())
+        g0.append(st.g.detach().to(dtype))
+        zero = torch.zeros(batch, p.post.n, dtype=dtype)
+        ring0.append(torch.stack([zero if r is None else r.detach().to(dtype)
+                                  for r in st.ring]))
+    onto_ptr, onto_idx = [0], []
+    for pop in pops:
+        onto_idx += [k for k, p in enumerate(projs) if p.post is pop]
+        onto_ptr.append(len(onto_idx))
+    out = torch.ops.neuraltide.network_scan(
+        params.contiguous(), pop_table, *neuron_state, ext,
+        torch.tensor(proj_int, dtype=torch.long).reshape(len(projs), 8),
+        torch.tensor(proj_real, dtype=torch.float64).reshape(len(projs), 3),
+        ptr, post, weight, delay, g0, ring0,
+        torch.tensor(onto_ptr + onto_idx, dtype=torch.long))
+    i, v, a, s, ref, g, ring, heads, events = out
+    neurons = {}
+    for pop in pops:
+        sl = slice(pop_off[pop.name], pop_off[pop.name] + pop.n)
+        neurons[pop.name] = pop.neuron.State(i[:, sl], v[:, sl], a[:, sl], s[:, sl],
+                                             ref[:, sl])
+    projections = {}
+    for k, p in enumerate(projs):
+        old = state.projections[p.name]
+        projections[p.name] = old._replace(g=g[k], ring=tuple(ring[k].unbind(0)),
+                                           head=int(heads[k]))
+    step0 = state.step
+    for m in monitors:
+        off, n = pop_off.get(m.group.name), m.group.n
+        if off is None:  # an input group: its spikes are the given ones
+            x = ext[:, :, ext_off[m.group.name]:ext_off[m.group.name] + n]
+            k, b, j = x.nonzero(as_tuple=True)
+            m.record_events(k + step0, b, j, batch, dtype, values=x[k, b, j].double())
+        else:
+            keep = (events[:, 2] >= off) & (events[:, 2] < off + n)
+            k, b, j = events[keep, 0], events[keep, 1], events[keep, 2] - off
+            m.record_events(k + step0, b, j, batch, dtype)
+    return NetworkState(step0 + steps, neurons, projections)
+
+
+def _synapse_constants(p: Projection) -> list[float]:
+    """``[decay, current factor, e_rev]`` as the PyTorch synapse models compute them."""
+    syn = p.synapse
+    if isinstance(syn, Delta):
+        return [0.0, 1.0, 0.0]
+    decay = math.exp(-p.dt / syn.tau)
+    factor = syn.tau / p.dt * -math.expm1(-p.dt / syn.tau)
+    return [decay, factor, float(getattr(syn, "e_rev", 0.0))]
+
+
+def available() -> str | None:
+    """``None`` when the compiled op is built, else the reason it is not."""
+    status = kernels.available()
+    if not status.cpu:
+        return f"the C++ kernels are not built ({status.error})"
+    return None
