@@ -193,15 +193,18 @@ class NeuronExplorer:
 
     # ---- plots --------------------------------------------------------------------------------
     def _trace_element(self, data: dict) -> hv.Overlay:
+        # the trace and the raster share their time axis (Panel links equal dimensions): both
+        # pin it to the whole run, or the raster's spikes would set it for both
         curve = hv.Curve((data["t"], data["v"]), "time [ms]", "membrane [mV]").opts(
-            color="#1f77b4", line_width=1.2)
+            color="#1f77b4", line_width=1.2, xlim=(0.0, self.choice.duration))
         th = data["th"]
         return curve * hv.HLine(th if th is not None else np.nan).opts(
             color="gray", line_dash="dashed")
 
     def _raster_element(self, data: dict) -> hv.Points:
         return hv.Points((data["t"], data["trial"]), ["time [ms]", "trial"]).opts(
-            marker="dash", size=8, angle=90, color="black")
+            marker="dash", size=8, angle=90, color="black", xlim=(0.0, self.choice.duration),
+            ylim=(-0.5, self.trials - 0.5))
 
     def _fi_element(self, data: dict) -> hv.Overlay:
         i0, r0 = data["at"]
