@@ -100,7 +100,8 @@ class NeuronExplorer:
         self.model_select.param.watch(lambda e: self._set_model(), "value")
         self.preset_select.param.watch(lambda e: self._apply_preset(), "value")
         self.protocol_select.param.watch(lambda e: self.update(), "value")
-        self.amplitude.param.watch(lambda e: self.update(fi=False), "value")
+        self._switching = False  # a model switch moves the amplitude: one simulation, not two
+        self.amplitude.param.watch(lambda e: self._switching or self.update(fi=False), "value")
         self._set_model()
         trace = live_view(self._trace_element, self._trace, height=240, width=620)
         raster = live_view(self._raster_element, self._raster, height=180, width=620)
@@ -131,8 +132,12 @@ class NeuronExplorer:
         self.preset_select.options = [p.name for p in c.presets]
         self.preset_select.visible = bool(c.presets)
         lo, hi = c.current_range
-        self.amplitude.param.update(start=lo, end=hi, step=(hi - lo) / 200, value=c.current,
-                                    label=f"amplitude [{c.unit}]")
+        self._switching = True
+        try:
+            self.amplitude.param.update(start=lo, end=hi, step=(hi - lo) / 200,
+                                        value=c.current, label=f"amplitude [{c.unit}]")
+        finally:
+            self._switching = False
         self.update()
 
     def _apply_preset(self) -> None:

@@ -26,7 +26,7 @@ from ..kernels._ops import reset_kind
 from ..neurons._family import LIFFamily
 from .monitors import Monitor, SpikeMonitor
 from .population import InputGroup, PoissonGroup, SpikeInput
-from .projection import Projection, ProjectionState, Propagation
+from .projection import Projection, ProjectionState
 from .synapse import Conductance, Delta, Exponential
 
 __all__ = ["run_compiled", "why_not"]
@@ -56,8 +56,7 @@ def why_not(network: Any, given: Mapping[str, Tensor], monitors: Sequence[Monito
             return f"projection {p.name!r} is plastic"
         if type(p.synapse) not in _KINDS:
             return f"projection {p.name!r} uses a {type(p.synapse).__name__} synapse"
-        if p.propagation is Propagation.DENSE or (
-                p.propagation is Propagation.AUTO and 8 * p.n_synapses > p.pre.n * p.post.n):
+        if p.may_use_dense():
             return (f"projection {p.name!r} is dense enough for the PyTorch path to use matrix "
                     "products")
     for m in monitors:

@@ -206,7 +206,9 @@ def test_neuron_explorer_follows_its_sliders_as_theory_says() -> None:
 
 def test_neuron_explorer_switches_models_protocols_and_presets() -> None:
     ex = NeuronExplorer(trials=5)
+    n0 = ex.simulations
     ex.model_select.value = "Izhikevich"
+    assert ex.simulations == n0 + 1  # one simulation per switch, not one per moved control
     assert set(ex.params.sliders) == {"a", "b", "c", "d", "v_peak"}
     assert ex.preset_select.visible
     ex.preset_select.value = "FS"
