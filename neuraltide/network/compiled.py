@@ -3,13 +3,19 @@
 For runs that need no gradient, a network of LIF-family populations with delta, exponential or
 conductance synapses runs in ``torch.ops.neuraltide.network_scan`` (``kernels/csrc/
 network_cpu.cpp``), which follows the PyTorch loop's order and arithmetic operation by
-operation: the spikes are the same as the PyTorch path's event-driven propagation (tested).
+operation: the spikes and weights are the same as the PyTorch path's event-driven propagation
+(tested). Plastic projections with :class:`~neuraltide.plasticity.PairSTDP` learn inside the
+call, updating only the synapses whose neurons spiked.
 
 :func:`why_not` says why a run cannot take this path (``None`` when it can); ``Network.run``
-then uses the PyTorch loop. What the compiled path does not do: gradients, plasticity,
-external currents into populations, monitors other than :class:`SpikeMonitor`, GPUs, neuron
-models outside the LIF family, and projections dense enough that the PyTorch path would switch
-to matrix products (the two would then sum in different orders).
+then uses the PyTorch loop. What the compiled path does not do: gradients, plasticity rules
+other than :class:`~neuraltide.plasticity.PairSTDP`, external currents into populations,
+monitors other than :class:`SpikeMonitor`, GPUs and neuron models outside the LIF family.
+
+Propagation here is always event-driven. Where the PyTorch loop would switch a step of a dense
+projection to a matrix product (``Propagation.AUTO`` with many neurons spiking together, or
+``DENSE``), the two sum the same inputs in another order, so currents can differ in the last
+bit, as they do between the loop's own propagation modes.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from torch import Tensor
 from .. import kernels
 from ..kernels._ops import reset_kind
 from ..neurons._family import LIFFamily
+from ..plasticity import Pairing, PairSTDP, PairTraces, WeightDependence
 from .monitors import Monitor, SpikeMonitor
 from .population import InputGroup, PoissonGroup, SpikeInput
 from .projection import Projection, ProjectionState
@@ -52,13 +59,14 @@ def why_not(network: Any, given: Mapping[str, Tensor], monitors: Sequence[Monito
         if isinstance(g, InputGroup) and not isinstance(g, SpikeInput | PoissonGroup):
             return f"input group {g.name!r} is a {type(g).__name__}"
     for p in network.projections.values():
-        if p.plasticity is not None:
-            return f"projection {p.name!r} is plastic"
+        if p.plasticity is not None and type(p.plasticity) is not PairSTDP:
+            return (f"projection {p.name!r} has {type(p.plasticity).__name__} (the compiled "
+                    "path runs PairSTDP)")
+        if p.plasticity is not None and p.magnitude.dtype != dtype:
+            return (f"projection {p.name!r} stores {p.magnitude.dtype} weights and the run is "
+                    f"in {dtype}")
         if type(p.synapse) not in _KINDS:
             return f"projection {p.name!r} uses a {type(p.synapse).__name__} synapse"
-        if p.may_use_dense():
-            return (f"projection {p.name!r} is dense enough for the PyTorch path to use matrix "
-                    "products")
     for m in monitors:
         if not isinstance(m, SpikeMonitor):
             return f"a {type(m).__name__} (the compiled path records SpikeMonitors only)"
@@ -119,6 +127,7 @@ def run_compiled(network: Any, steps: int, given: Mapping[str, Tensor],
                                for p in pops], 1).contiguous() for f in fields]
     projs = list(network.projections.values())
     proj_int, proj_real, ptr, post, weight, delay, g0, ring0 = [], [], [], [], [], [], [], []
+    stdp_int, stdp_real, stdp_index, stdp_state = [], [], [], []
     for p in projs:
         st: ProjectionState = state.projections[p.name]
         L = len(st.ring)
@@ -129,8 +138,10 @@ def run_compiled(network: Any, steps: int, given: Mapping[str, Tensor],
         proj_real.append(_synapse_constants(p))
         ptr.append(p.ptr.long())
         post.append(p.post_idx.long())
-        weight.append(p.weight().detach().to(dtype))
+        weight.append(p.weight().detach().to(dtype) if p.plasticity is None
+                      else p.magnitude.detach())
         delay.append(p.delay_steps.long())
+        _stdp_arguments(p, st, batch, dtype, stdp_int, stdp_real, stdp_index, stdp_state)
         g0.append(st.g.detach().to(dtype))
         zero = torch.zeros(batch, p.post.n, dtype=dtype)
         ring0.append(torch.stack([zero if r is None else r.detach().to(dtype)
@@ -144,8 +155,11 @@ def run_compiled(network: Any, steps: int, given: Mapping[str, Tensor],
         torch.tensor(proj_int, dtype=torch.long).reshape(len(projs), 8),
         torch.tensor(proj_real, dtype=torch.float64).reshape(len(projs), 3),
         ptr, post, weight, delay, g0, ring0,
-        torch.tensor(onto_ptr + onto_idx, dtype=torch.long))
-    i, v, a, s, ref, g, ring, heads, events = out
+        torch.tensor(onto_ptr + onto_idx, dtype=torch.long),
+        torch.tensor(stdp_int, dtype=torch.long).reshape(len(projs), 5),
+        torch.tensor(stdp_real, dtype=torch.float64).reshape(len(projs), 6),
+        stdp_index, stdp_state)
+    i, v, a, s, ref, g, ring, heads, events, magnitudes, stdp_out = out
     neurons = {}
     for pop in pops:
         sl = slice(pop_off[pop.name], pop_off[pop.name] + pop.n)
@@ -156,6 +170,13 @@ def run_compiled(network: Any, steps: int, given: Mapping[str, Tensor],
         old = state.projections[p.name]
         projections[p.name] = old._replace(g=g[k], ring=tuple(ring[k].unbind(0)),
                                            head=int(heads[k]))
+        if p.plasticity is not None:
+            p.magnitude = magnitudes[k]
+            x, y, sent = stdp_out[k].split([batch * p.pre.n, batch * p.post.n,
+                                            p.max_delay_steps * batch * p.pre.n])
+            projections[p.name] = projections[p.name]._replace(
+                traces=PairTraces(x.view(batch, p.pre.n), y.view(batch, p.post.n)),
+                sent=tuple(sent.view(p.max_delay_steps, batch, p.pre.n).unbind(0)))
     step0 = state.step
     for m in monitors:
         off, n = pop_off.get(m.group.name), m.group.n
@@ -168,6 +189,32 @@ def run_compiled(network: Any, steps: int, given: Mapping[str, Tensor],
             k, b, j = events[keep, 0], events[keep, 1], events[keep, 2] - off
             m.record_events(k + step0, b, j, batch, dtype)
     return NetworkState(step0 + steps, neurons, projections)
+
+
+def _stdp_arguments(p: Projection, st: ProjectionState, batch: int, dtype: torch.dtype,
+                    ints: list, reals: list, index: list, state: list) -> None:
+    """Append the op's STDP arguments of ``p`` (zeros and empty tensors when not plastic)."""
+    rule = p.plasticity
+    if rule is None:
+        ints.append([0, 0, 0, 0, 0])
+        reals.append([0.0] * 6)
+        index.append(torch.empty(0, dtype=torch.long))
+        state.append(torch.empty(0, dtype=dtype))
+        return
+    assert isinstance(rule, PairSTDP)
+    sign = 0 if p.sign is None else int(p.sign.value)
+    ints.append([1, int(rule.pairing is Pairing.NEAREST),
+                 int(rule.dependence is WeightDependence.MULTIPLICATIVE), sign,
+                 p.max_delay_steps])
+    reals.append([math.exp(-p.dt / rule.tau_plus), math.exp(-p.dt / rule.tau_minus),
+                  rule.a_plus, rule.a_minus, rule.w_min, rule.w_max])
+    col_syn = torch.sort(p.post_idx, stable=True).indices
+    col_ptr = torch.zeros(p.post.n + 1, dtype=torch.long)
+    col_ptr[1:] = torch.bincount(p.post_idx, minlength=p.post.n).cumsum(0)
+    index.append(torch.cat([col_ptr, col_syn, p.pre_idx.long()]))
+    traces = st.traces
+    state.append(torch.cat([t.detach().to(dtype).reshape(-1)
+                            for t in (traces.x, traces.y, *st.sent)]))
 
 
 def _synapse_constants(p: Projection) -> list[float]:

@@ -184,8 +184,9 @@ class Network(nn.Module):
             device, dtype: where to simulate (default: the state's, else the device of the
                 network's tensors, moved there with ``net.to(device)``, and the default dtype).
             compiled: run the whole loop in C++ (:mod:`neuraltide.network.compiled`): ``None``
-                (default) whenever the run allows it (no gradient needed, no plasticity, LIF
-                populations, spike monitors; the same spikes as the PyTorch loop), ``True`` to
+                (default) whenever the run allows it (no gradient needed, LIF populations,
+                spike monitors, plasticity by PairSTDP only; the same spikes and learned
+                weights as the PyTorch loop), ``True`` to
                 insist (``RuntimeError`` saying why not), ``False`` for the PyTorch loop.
 
         Returns:

@@ -406,13 +406,6 @@ class Projection(nn.Module):
         # measured crossover on CPU: gathering costs ~8x a multiply-add of the matmul
         return 8 * n_active * self.n_synapses / max(self.pre.n, 1)
 
-    def may_use_dense(self) -> bool:
-        """Whether a step of this projection can propagate by matrix product (a forced
-        ``DENSE``, or ``AUTO`` once enough presynaptic neurons spike together)."""
-        return self.propagation is Propagation.DENSE or (
-            self.propagation is Propagation.AUTO
-            and self._gather_cost(self.pre.n) > self.pre.n * self.post.n)
-
     def _synapses_of(self, active: Tensor) -> Tensor:
         """Ids of the synapses of the ``active`` presynaptic neurons (CSR ranges)."""
         start, count = self.ptr[active], self.ptr[active + 1] - self.ptr[active]

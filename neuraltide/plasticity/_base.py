@@ -51,7 +51,7 @@ class PlasticityRule(ABC):
 
 def gather_outer(a: Tensor, b: Tensor, index: tuple[Tensor, Tensor] | None) -> Tensor:
     """Batch mean of the outer product ``a_i b_j``: ``(n_pre, n_post)`` when ``index`` is
-    ``None``, else its entries at the synapses, ``(S,)``.
+    ``None``, else its entries at the synapses, ``(S,)``, summed over the trials in order.
 
     Args:
         a: ``(batch, n_pre)``.
@@ -62,4 +62,9 @@ def gather_outer(a: Tensor, b: Tensor, index: tuple[Tensor, Tensor] | None) -> T
     if index is None:
         return a.T @ b / batch
     pre_idx, post_idx = index
-    return (a[:, pre_idx] * b[:, post_idx]).mean(0)
+    # trials summed one after another (torch's mean(0) changes its order with the shape), so
+    # that the compiled network path can repeat this sum bit for bit
+    total = a[0, pre_idx] * b[0, post_idx]
+    for k in range(1, batch):
+        total = total + a[k, pre_idx] * b[k, post_idx]
+    return total / batch

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from neuraltide.network import (
+    AllToAll,
     Conductance,
     Delta,
     Exponential,
@@ -21,7 +22,7 @@ from neuraltide.network import (
 )
 from neuraltide.network.examples import brunel, cuba
 from neuraltide.neurons import LIF
-from neuraltide.plasticity import PairSTDP
+from neuraltide.plasticity import Pairing, PairSTDP, TripletSTDP, WeightDependence
 
 
 def both(make, steps, **run):
@@ -117,13 +118,101 @@ def test_what_the_compiled_path_cannot_do_is_said() -> None:
                       compiled=True)
     src = PoissonGroup(10, 50.0, name="src", dt=1.0)
     post = Population(2, LIF(dt=1.0), name="post")
-    plastic = Network([src, post], [Projection(src, post, FixedProbability(0.5), weight=1.0,
-                                               plasticity=PairSTDP())])
-    with pytest.raises(RuntimeError, match="projection 'src_to_post' is plastic"):
-        plastic.run(10, compiled=True)
     learned = Network([src, post], [Projection(src, post, FixedProbability(0.5), weight=1.0,
                                                learn=True, propagation=Propagation.SPARSE)])
     with pytest.raises(RuntimeError, match="a gradient is needed"):
         learned.run(10, compiled=True)
     with torch.no_grad():
         learned.run(10, compiled=True)  # without autograd it can
+
+
+def plastic_net(rule, *, pre_kind="poisson", delay=0.0, sign=None, dtype=torch.float32,
+                w_init=None):
+    """Poisson (or recurrent) inputs onto 20 LIF neurons through a plastic projection."""
+    def make():
+        torch.manual_seed(0)
+        inp = PoissonGroup(200, 30.0, name="inp", dt=0.5)
+        pop = Population(20, LIF(tau_mem=10.0, r_mem=10.0, v_th=-54.0, dt=0.5), name="pop")
+        w = Uniform(0.0, 0.4) if w_init is None else w_init
+        projs = [Projection(inp, pop, FixedProbability(0.3), weight=w, delay=delay, sign=sign,
+                            synapse=Exponential(5.0), plasticity=rule, seed=4, name="ff")]
+        if pre_kind == "recurrent":
+            projs.append(Projection(pop, pop, FixedProbability(0.3, allow_self=False),
+                                    weight=Uniform(0.0, 0.2), delay=1.0, synapse=Delta(),
+                                    plasticity=rule, seed=5, name="rec"))
+        return Network([inp, pop], projs, seed=3).to(dtype), [pop]
+    return make
+
+
+def run_both(make, steps, chunks=1, **run):
+    """Per path: monitors, final state and final weights (the compiled path in ``chunks``)."""
+    out = []
+    for compiled in (False, True):
+        net, groups = make()
+        mons = [SpikeMonitor(g) for g in groups]
+        state = None
+        for _ in range(chunks if compiled else 1):
+            state = net.run(steps // (chunks if compiled else 1), monitors=mons, state=state,
+                            compiled=compiled, progress=False, **run)
+        out.append((mons, state, {n: p.magnitude.clone() for n, p in net.projections.items()}))
+    return out
+
+
+def assert_same_learning(out) -> None:
+    (m_ref, s_ref, w_ref), (m_c, s_c, w_c) = out
+    assert_same([(m_ref, s_ref), (m_c, s_c)])
+    for name, w in w_ref.items():
+        assert torch.equal(w, w_c[name]), name
+        for x, y in zip(s_ref.projections[name].traces, s_c.projections[name].traces,
+                        strict=True):
+            assert torch.equal(x, y), name
+        for x, y in zip(s_ref.projections[name].sent, s_c.projections[name].sent, strict=True):
+            assert torch.equal(x, y), name
+
+
+@pytest.mark.parametrize("pairing", list(Pairing))
+@pytest.mark.parametrize("dependence", list(WeightDependence))
+def test_pair_stdp_learns_the_same_weights(pairing, dependence) -> None:
+    rule = PairSTDP(a_plus=0.01, a_minus=0.0105, w_min=0.0, w_max=0.5, pairing=pairing,
+                    dependence=dependence)
+    make = plastic_net(rule)
+    net, _ = make()
+    w0 = net.projections["ff"].magnitude.clone()
+    out = run_both(make, 2000)
+    assert not torch.equal(out[1][2]["ff"], w0)  # the weights did learn
+    assert out[0][0][0].t.numel() > 50  # and the neurons fired
+    assert_same_learning(out)
+
+
+def test_pair_stdp_with_delays_signs_batches_recurrence_float64_and_chunks() -> None:
+    rule = PairSTDP(a_plus=0.005, a_minus=0.006, w_min=0.0, w_max=0.5)
+    make = plastic_net(rule, pre_kind="recurrent", delay=1.5, sign=Sign.EXCITATORY,
+                       dtype=torch.float64)
+    assert_same_learning(run_both(make, 1200, chunks=3, batch=6, dtype=torch.float64))
+
+
+def test_pair_stdp_clamps_weights_given_out_of_bounds_like_the_loop() -> None:
+    rule = PairSTDP(a_plus=0.01, a_minus=0.0105, w_min=0.0, w_max=0.3)
+    out = run_both(plastic_net(rule, w_init=Uniform(0.0, 0.6)), 400)
+    assert bool(out[1][2]["ff"].max() <= torch.tensor(0.3))  # float32 bound
+    assert_same_learning(out)
+
+
+def test_other_plasticity_rules_take_the_pytorch_loop() -> None:
+    net, _ = plastic_net(TripletSTDP.visual_cortex(w_min=0.0, w_max=0.5))()
+    with pytest.raises(RuntimeError, match=r"TripletSTDP \(the compiled path runs PairSTDP\)"):
+        net.run(10, compiled=True)
+    net.run(10)  # the default falls back
+
+
+def test_dense_projections_run_compiled_with_the_loops_event_sums() -> None:
+    """An all-to-all projection could go dense in the loop; at these rates no step has enough
+    active inputs for the loop to switch, so both paths sum event by event: same spikes."""
+    def make():
+        inp = PoissonGroup(100, 10.0, name="inp", dt=0.1)
+        pop = Population(10, LIF(tau_mem=10.0, r_mem=10.0, v_th=-54.0, dt=0.1), name="pop")
+        proj = Projection(inp, pop, AllToAll(), weight=Uniform(0.0, 1.5), seed=1)
+        assert proj._gather_cost(proj.pre.n) > proj.pre.n * proj.post.n  # dense-capable
+        return Network([inp, pop], [proj], seed=2), [pop]
+
+    assert_same(both(make, 3000))

@@ -1,5 +1,5 @@
 // A population network of LIF-family neurons run for many steps in one call: the compiled twin
-// of Network.run for runs that need no gradient (no autograd, no plasticity).
+// of Network.run for runs that need no gradient (no autograd), with pair-based STDP.
 //
 // Every step follows Network.run's order and arithmetic, one IEEE operation at a time, so the
 // spikes are the same as the PyTorch path's event-driven propagation:
@@ -8,14 +8,25 @@
 //   2. the neuron step (lif_step_forward, shared with the fused scan);
 //   3. each projection: this step's presynaptic spikes (counts times weights) are summed per
 //      delay in synapse (CSR) order into a fresh buffer, added to the ring slot `delay` steps
-//      ahead, the slot due now arrives and g <- g * decay + arrivals (Delta: g <- arrivals).
+//      ahead, the slot due now arrives and g <- g * decay + arrivals (Delta: g <- arrivals);
+//   4. each plastic projection: PairSTDP.step (neuraltide/plasticity/stdp.py) on the
+//      presynaptic spikes arriving now and this step's postsynaptic spikes. Traces decay for
+//      every neuron; weights change only at synapses whose pre or post neuron spiked (elsewhere
+//      the rule adds exact zeros), plus every synapse in a call's first step (the additive
+//      rule's clamp of weights given out of bounds).
 //
 //   neuraltide::network_scan(params (8, N), pops (P, 4) int64 [offset, size, reset, n_ref],
 //       i, v, a, s, ref (B, N), ext (T, B, E), proj_int (J, 8) int64
 //       [pre_space (0 ext, 1 neurons), pre_offset, n_pre, post_offset, n_post, kind, L, head],
 //       proj_real (J, 3) float64 [decay, factor, e_rev], ptr[], post[], weight[], delay[],
-//       g[] (B, n_post), ring[] (L, B, n_post), onto (P + 1 + J,) int64)
-//     -> (i, v, a, s, ref, g[], ring[], heads (J,), events (K, 3) int64 [step, batch, neuron])
+//       g[] (B, n_post), ring[] (L, B, n_post), onto (P + 1 + J,) int64,
+//       stdp_int (J, 5) int64 [plastic, pairing (0 all-to-all, 1 nearest), dependence
+//       (0 additive, 1 multiplicative), sign (0 none, 1, -1), delay D], stdp_real (J, 6) float64
+//       [decay x, decay y, a_plus, a_minus, w_min, w_max], stdp_index[] int64 [col_ptr
+//       (n_post + 1), col_syn (S), syn_pre (S)], stdp_state[] [x (B, n_pre), y (B, n_post),
+//       sent (D, B, n_pre) oldest first]); weight[] of a plastic projection holds magnitudes
+//     -> (i, v, a, s, ref, g[], ring[], heads (J,), events (K, 3) int64 [step, batch, neuron],
+//         weight[] (magnitudes of plastic projections, else empty), stdp_state[])
 #include <ATen/ATen.h>
 #include <torch/library.h>
 
@@ -29,6 +40,115 @@ namespace {
 
 enum SynapseKind : int64_t { SYN_DELTA = 0, SYN_EXPONENTIAL = 1, SYN_CONDUCTANCE = 2 };
 
+// Pair-based STDP of one projection (PairSTDP.step with its batch mean as gather_outer sums it:
+// trials in order, then divided by the batch size).
+template <typename scalar_t>
+struct PairStdp {
+  bool on = false, nearest = false, multiplicative = false;
+  scalar_t sign = 0, dx = 0, dy = 0, a_plus = 0, a_minus = 0, w_min = 0, w_max = 0;
+  int64_t D = 0, sent_head = 0;
+  const int64_t *col_ptr = nullptr, *col_syn = nullptr, *syn_pre = nullptr;
+  scalar_t *m = nullptr, *x = nullptr, *y = nullptr, *sent = nullptr;
+  std::vector<scalar_t> eff, arr;  // effective weights (S), arriving spikes (B, n_pre)
+  std::vector<char> mark;
+  std::vector<int64_t> touched, pre_active, post_active;
+  bool first = true;
+
+  scalar_t effective(scalar_t w) const {
+    if (sign == scalar_t(0)) return w;
+    return nt_mul(sign, w > scalar_t(0) ? w : scalar_t(0));  // sign * relu(magnitude)
+  }
+
+  void step(int64_t B, int64_t n_pre, int64_t n_post, int64_t S, const scalar_t* pre,
+            int64_t pre_stride, const scalar_t* post, int64_t post_stride, const int64_t* cp,
+            const int64_t* cq) {
+    // the presynaptic spikes arriving now were sent D steps ago
+    scalar_t* slot = D > 0 ? sent + sent_head * B * n_pre : nullptr;
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t k = 0; k < n_pre; ++k) {
+        const scalar_t now = pre[b * pre_stride + k];
+        if (slot) {
+          arr[b * n_pre + k] = slot[b * n_pre + k];
+          slot[b * n_pre + k] = now;
+        } else {
+          arr[b * n_pre + k] = now;
+        }
+      }
+    if (D > 0) sent_head = (sent_head + 1) % D;
+    for (int64_t z = 0; z < B * n_pre; ++z) x[z] = nt_mul(x[z], dx);
+    for (int64_t z = 0; z < B * n_post; ++z) y[z] = nt_mul(y[z], dy);
+    pre_active.clear();
+    post_active.clear();
+    for (int64_t k = 0; k < n_pre; ++k)
+      for (int64_t b = 0; b < B; ++b)
+        if (arr[b * n_pre + k] != scalar_t(0)) {
+          pre_active.push_back(k);
+          break;
+        }
+    for (int64_t q = 0; q < n_post; ++q)
+      for (int64_t b = 0; b < B; ++b)
+        if (post[b * post_stride + q] != scalar_t(0)) {
+          post_active.push_back(q);
+          break;
+        }
+    for (const int64_t k : pre_active)  // the presynaptic trace takes this step's spikes
+      for (int64_t b = 0; b < B; ++b) {
+        scalar_t& xk = x[b * n_pre + k];
+        const scalar_t s = arr[b * n_pre + k];
+        xk = nearest ? (s > scalar_t(0) ? scalar_t(1) : xk) : nt_add(xk, s);
+      }
+    touched.clear();
+    auto touch = [&](int64_t e) {
+      if (!mark[e]) {
+        mark[e] = 1;
+        touched.push_back(e);
+      }
+    };
+    if (first) {
+      for (int64_t e = 0; e < S; ++e) touch(e);
+      first = false;
+    } else {
+      for (const int64_t k : pre_active)
+        for (int64_t e = cp[k]; e < cp[k + 1]; ++e) touch(e);
+      for (const int64_t q : post_active)
+        for (int64_t c = col_ptr[q]; c < col_ptr[q + 1]; ++c) touch(col_syn[c]);
+    }
+    const scalar_t batch = static_cast<scalar_t>(B);
+    for (const int64_t e : touched) {
+      mark[e] = 0;
+      const int64_t k = syn_pre[e], q = cq[e];
+      scalar_t dep = nt_mul(arr[k], y[q]);
+      scalar_t pot = nt_mul(x[k], post[q]);
+      for (int64_t b = 1; b < B; ++b) {
+        dep = nt_add(dep, nt_mul(arr[b * n_pre + k], y[b * n_post + q]));
+        pot = nt_add(pot, nt_mul(x[b * n_pre + k], post[b * post_stride + q]));
+      }
+      dep = nt_mul(a_minus, dep / batch);
+      pot = nt_mul(a_plus, pot / batch);
+      scalar_t w = m[e];
+      if (multiplicative) {
+        w = nt_sub(nt_add(w, nt_mul(pot, nt_sub(w_max, w))), nt_mul(dep, nt_sub(w, w_min)));
+      } else {
+        w = nt_sub(nt_add(w, pot), dep);
+        w = w < w_min ? w_min : (w > w_max ? w_max : w);
+      }
+      m[e] = w;
+      eff[e] = effective(w);
+    }
+    for (const int64_t q : post_active)  // the postsynaptic trace, after the potentiation
+      for (int64_t b = 0; b < B; ++b) {
+        scalar_t& yq = y[b * n_post + q];
+        const scalar_t s = post[b * post_stride + q];
+        yq = nearest ? (s > scalar_t(0) ? scalar_t(1) : yq) : nt_add(yq, s);
+      }
+  }
+
+  // the sent spikes oldest first again (the state Network.run carries between calls)
+  void finish(int64_t B, int64_t n_pre) {
+    if (D > 0) std::rotate(sent, sent + sent_head * B * n_pre, sent + D * B * n_pre);
+  }
+};
+
 template <typename scalar_t>
 void scan(int64_t T, int64_t B, int64_t N, int64_t E, const at::Tensor& params,
           const at::Tensor& pops, at::Tensor& i, at::Tensor& v, at::Tensor& a, at::Tensor& s,
@@ -37,7 +157,7 @@ void scan(int64_t T, int64_t B, int64_t N, int64_t E, const at::Tensor& params,
           const std::vector<at::Tensor>& post, const std::vector<at::Tensor>& weight,
           const std::vector<at::Tensor>& delay, std::vector<at::Tensor>& g,
           std::vector<at::Tensor>& ring, const at::Tensor& onto, std::vector<int64_t>& heads,
-          std::vector<int64_t>& events) {
+          std::vector<PairStdp<scalar_t>>& stdp, std::vector<int64_t>& events) {
   const int64_t P = pops.size(0), J = proj_int.size(0);
   const int64_t* pp = pops.data_ptr<int64_t>();
   const int64_t* pj = proj_int.data_ptr<int64_t>();
@@ -126,7 +246,7 @@ void scan(int64_t T, int64_t B, int64_t N, int64_t E, const at::Tensor& params,
       const int64_t* cp = ptr[j].data_ptr<int64_t>();
       const int64_t* cq = post[j].data_ptr<int64_t>();
       const int64_t* cd = delay[j].data_ptr<int64_t>();
-      const scalar_t* cw = weight[j].data_ptr<scalar_t>();
+      const scalar_t* cw = stdp[j].on ? stdp[j].eff.data() : weight[j].data_ptr<scalar_t>();
       const scalar_t* src = from_ext ? X + t * B * E : S;
       const int64_t stride = from_ext ? E : N;
       active.clear();
@@ -179,17 +299,31 @@ void scan(int64_t T, int64_t B, int64_t N, int64_t E, const at::Tensor& params,
       std::fill_n(arrive, B * n_post, scalar_t(0));
       heads[j] = (head + 1) % L;
     }
+    // 4. plasticity, projection by projection
+    for (int64_t j = 0; j < J; ++j) {
+      if (!stdp[j].on) continue;
+      const bool from_ext = pj[8 * j] == 0;
+      const int64_t pre_off = pj[8 * j + 1], n_pre = pj[8 * j + 2];
+      const scalar_t* pre = (from_ext ? X + t * B * E : S) + pre_off;
+      stdp[j].step(B, n_pre, pj[8 * j + 4], post[j].numel(), pre, from_ext ? E : N,
+                   S + pj[8 * j + 3], N, ptr[j].data_ptr<int64_t>(), post[j].data_ptr<int64_t>());
+    }
   }
+  for (int64_t j = 0; j < J; ++j)
+    if (stdp[j].on) stdp[j].finish(B, pj[8 * j + 2]);
 }
 
 std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor, std::vector<at::Tensor>,
-           std::vector<at::Tensor>, at::Tensor, at::Tensor>
+           std::vector<at::Tensor>, at::Tensor, at::Tensor, std::vector<at::Tensor>,
+           std::vector<at::Tensor>>
 network_scan_cpu(const at::Tensor& params, const at::Tensor& pops, const at::Tensor& i0,
                  const at::Tensor& v0, const at::Tensor& a0, const at::Tensor& s0,
                  const at::Tensor& ref0, const at::Tensor& ext, const at::Tensor& proj_int,
                  const at::Tensor& proj_real, at::TensorList ptr, at::TensorList post,
                  at::TensorList weight, at::TensorList delay, at::TensorList g0,
-                 at::TensorList ring0, const at::Tensor& onto) {
+                 at::TensorList ring0, const at::Tensor& onto, const at::Tensor& stdp_int,
+                 const at::Tensor& stdp_real, at::TensorList stdp_index,
+                 at::TensorList stdp_state) {
   TORCH_CHECK(params.dim() == 2 && params.size(0) == kNumParams,
               "network_scan: params must be (8, N), got ", params.sizes());
   TORCH_CHECK(ext.dim() == 3, "network_scan: ext must be (T, B, E), got ", ext.sizes());
@@ -223,10 +357,32 @@ network_scan_cpu(const at::Tensor& params, const at::Tensor& pops, const at::Ten
     TORCH_CHECK(delay[j].numel() == post[j].numel() && weight[j].numel() == post[j].numel(),
                 "network_scan: post, weight and delay of projection ", j, " differ in length");
   }
+  TORCH_CHECK(stdp_int.dim() == 2 && stdp_int.size(0) == J && stdp_int.size(1) == 5 &&
+                  stdp_int.scalar_type() == at::kLong,
+              "network_scan: stdp_int must be (J, 5) int64");
+  TORCH_CHECK(stdp_real.dim() == 2 && stdp_real.size(0) == J && stdp_real.size(1) == 6 &&
+                  stdp_real.scalar_type() == at::kDouble,
+              "network_scan: stdp_real must be (J, 6) float64");
+  TORCH_CHECK(static_cast<int64_t>(stdp_index.size()) == J &&
+                  static_cast<int64_t>(stdp_state.size()) == J,
+              "network_scan: one stdp_index and stdp_state per projection");
+  const int64_t* si = stdp_int.data_ptr<int64_t>();
+  for (int64_t j = 0; j < J; ++j) {
+    if (!si[5 * j]) continue;
+    const int64_t n_pre = pj[8 * j + 2], n_post = pj[8 * j + 4], S = post[j].numel();
+    TORCH_CHECK(stdp_index[j].numel() == n_post + 1 + 2 * S &&
+                    stdp_index[j].scalar_type() == at::kLong,
+                "network_scan: stdp_index of projection ", j, " must be (n_post + 1 + 2 S,)");
+    TORCH_CHECK(stdp_state[j].numel() == B * (n_pre + n_post + si[5 * j + 4] * n_pre) &&
+                    stdp_state[j].scalar_type() == params.scalar_type() &&
+                    weight[j].scalar_type() == params.scalar_type(),
+                "network_scan: stdp_state of projection ", j,
+                " must hold B (n_pre + n_post + D n_pre) values, weights of the run's dtype");
+  }
   at::Tensor i = i0.contiguous().clone(), v = v0.contiguous().clone(),
              a = a0.contiguous().clone(), s = s0.contiguous().clone(),
              ref = ref0.contiguous().clone();
-  std::vector<at::Tensor> g, ring, c_ptr, c_post, c_weight, c_delay;
+  std::vector<at::Tensor> g, ring, c_ptr, c_post, c_weight, c_delay, w_out, st_out, c_index;
   std::vector<int64_t> heads(static_cast<size_t>(J));
   for (int64_t j = 0; j < J; ++j) {
     g.push_back(g0[j].contiguous().clone());
@@ -236,19 +392,54 @@ network_scan_cpu(const at::Tensor& params, const at::Tensor& pops, const at::Ten
     c_weight.push_back(weight[j].contiguous());
     c_delay.push_back(delay[j].contiguous());
     heads[j] = pj[8 * j + 7];
+    const bool on = si[5 * j] != 0;
+    w_out.push_back(on ? weight[j].contiguous().clone() : at::empty({0}, weight[j].options()));
+    st_out.push_back(on ? stdp_state[j].contiguous().clone()
+                        : at::empty({0}, params.options()));
+    c_index.push_back(stdp_index[j].contiguous());
   }
+  const double* sr = stdp_real.data_ptr<double>();
   std::vector<int64_t> events;
   AT_DISPATCH_FLOATING_TYPES(params.scalar_type(), "network_scan", [&] {
+    std::vector<PairStdp<scalar_t>> stdp(static_cast<size_t>(J));
+    for (int64_t j = 0; j < J; ++j) {
+      if (!si[5 * j]) continue;
+      PairStdp<scalar_t>& r = stdp[j];
+      const int64_t n_pre = pj[8 * j + 2], n_post = pj[8 * j + 4], S = c_post[j].numel();
+      r.on = true;
+      r.nearest = si[5 * j + 1] == 1;
+      r.multiplicative = si[5 * j + 2] == 1;
+      r.sign = static_cast<scalar_t>(si[5 * j + 3]);
+      r.D = si[5 * j + 4];
+      r.dx = static_cast<scalar_t>(sr[6 * j]);
+      r.dy = static_cast<scalar_t>(sr[6 * j + 1]);
+      r.a_plus = static_cast<scalar_t>(sr[6 * j + 2]);
+      r.a_minus = static_cast<scalar_t>(sr[6 * j + 3]);
+      r.w_min = static_cast<scalar_t>(sr[6 * j + 4]);
+      r.w_max = static_cast<scalar_t>(sr[6 * j + 5]);
+      const int64_t* idx = c_index[j].data_ptr<int64_t>();
+      r.col_ptr = idx;
+      r.col_syn = idx + n_post + 1;
+      r.syn_pre = idx + n_post + 1 + S;
+      r.m = w_out[j].data_ptr<scalar_t>();
+      r.x = st_out[j].data_ptr<scalar_t>();
+      r.y = r.x + B * n_pre;
+      r.sent = r.y + B * n_post;
+      r.eff.resize(static_cast<size_t>(S));
+      for (int64_t e = 0; e < S; ++e) r.eff[e] = r.effective(r.m[e]);
+      r.arr.assign(static_cast<size_t>(B * n_pre), scalar_t(0));
+      r.mark.assign(static_cast<size_t>(S), 0);
+    }
     scan<scalar_t>(T, B, N, E, params.contiguous(), pops.contiguous(), i, v, a, s, ref,
                    ext.contiguous(), proj_int.contiguous(), proj_real.contiguous(), c_ptr,
-                   c_post, c_weight, c_delay, g, ring, onto.contiguous(), heads, events);
+                   c_post, c_weight, c_delay, g, ring, onto.contiguous(), heads, stdp, events);
   });
   at::Tensor head_t = at::empty({J}, pops.options());
   std::copy(heads.begin(), heads.end(), head_t.data_ptr<int64_t>());
   const int64_t K = static_cast<int64_t>(events.size()) / 3;
   at::Tensor ev = at::empty({K, 3}, pops.options());
   std::copy(events.begin(), events.end(), ev.data_ptr<int64_t>());
-  return {i, v, a, s, ref, g, ring, head_t, ev};
+  return {i, v, a, s, ref, g, ring, head_t, ev, w_out, st_out};
 }
 
 }  // namespace
@@ -257,8 +448,9 @@ TORCH_LIBRARY_FRAGMENT(neuraltide, m) {
   m.def(
       "network_scan(Tensor params, Tensor pops, Tensor i, Tensor v, Tensor a, Tensor s, "
       "Tensor ref, Tensor ext, Tensor proj_int, Tensor proj_real, Tensor[] ptr, Tensor[] post, "
-      "Tensor[] weight, Tensor[] delay, Tensor[] g, Tensor[] ring, Tensor onto) -> (Tensor, "
-      "Tensor, Tensor, Tensor, Tensor, Tensor[], Tensor[], Tensor, Tensor)");
+      "Tensor[] weight, Tensor[] delay, Tensor[] g, Tensor[] ring, Tensor onto, "
+      "Tensor stdp_int, Tensor stdp_real, Tensor[] stdp_index, Tensor[] stdp_state) -> (Tensor, "
+      "Tensor, Tensor, Tensor, Tensor, Tensor[], Tensor[], Tensor, Tensor, Tensor[], Tensor[])");
 }
 
 TORCH_LIBRARY_IMPL(neuraltide, CPU, m) { m.impl("network_scan", &network_scan_cpu); }
