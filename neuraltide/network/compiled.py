@@ -82,7 +82,8 @@ def _inputs(network: Any, given: Mapping[str, Tensor], steps: int, batch: int,
     for g in groups:
         offsets[g.name] = total
         total += g.n
-    ext = torch.zeros(steps, batch, total, dtype=dtype)
+    # every group's columns are written below (why_not admits Poisson and spike inputs only)
+    ext = torch.empty(steps, batch, total, dtype=dtype)
     poisson = [g for g in groups if isinstance(g, PoissonGroup)]
     if poisson:
         draws = torch.rand(steps, sum(batch * g.n for g in poisson), generator=generator,
@@ -92,8 +93,8 @@ def _inputs(network: Any, given: Mapping[str, Tensor], steps: int, batch: int,
             r = draws[:, start:start + batch * g.n].reshape(steps, batch, g.n)
             start += batch * g.n
             rate = given.get(g.name, g.rate_hz)
-            p = (rate * (g.dt * 1e-3)).to(dtype).expand(steps, batch, g.n)
-            ext[:, :, offsets[g.name]:offsets[g.name] + g.n] = (r < p).to(dtype)
+            p = (rate * (g.dt * 1e-3)).to(dtype)
+            ext[:, :, offsets[g.name]:offsets[g.name] + g.n].copy_(torch.lt(r, p))
     for g in groups:
         if isinstance(g, SpikeInput):
             x = given.get(g.name)
@@ -105,9 +106,27 @@ def _inputs(network: Any, given: Mapping[str, Tensor], steps: int, batch: int,
     return ext, offsets
 
 
+#: input spikes held at once, (steps, batch, inputs) values: long runs go in blocks of steps
+BLOCK_VALUES = 1 << 22
+
+
 def run_compiled(network: Any, steps: int, given: Mapping[str, Tensor],
                  monitors: Sequence[Monitor], batch: int, state: Any,
                  generator: torch.Generator) -> Any:
+    """Run ``steps`` steps from ``state`` in C++ calls of up to :data:`BLOCK_VALUES` input
+    values each (so memory does not grow with the run); returns the new state."""
+    n_inputs = sum(g.n for g in network.groups.values() if isinstance(g, InputGroup))
+    block = max(1, BLOCK_VALUES // max(1, batch * n_inputs))
+    for start in range(0, steps, block):
+        k = min(block, steps - start)
+        state = _run_block(network, k, {name: x[start:start + k] for name, x in given.items()},
+                           monitors, batch, state, generator)
+    return state
+
+
+def _run_block(network: Any, steps: int, given: Mapping[str, Tensor],
+               monitors: Sequence[Monitor], batch: int, state: Any,
+               generator: torch.Generator) -> Any:
     """Run ``steps`` steps from ``state`` in one C++ call; returns the new state."""
     from .network import NetworkState
 

@@ -216,3 +216,13 @@ def test_dense_projections_run_compiled_with_the_loops_event_sums() -> None:
         return Network([inp, pop], [proj], seed=2), [pop]
 
     assert_same(both(make, 3000))
+
+
+def test_long_runs_go_in_blocks_with_the_same_result(monkeypatch) -> None:
+    from neuraltide.network import compiled
+
+    rule = PairSTDP(a_plus=0.01, a_minus=0.0105, w_min=0.0, w_max=0.5)
+    whole = run_both(plastic_net(rule, delay=1.0), 1000)[1]
+    monkeypatch.setattr(compiled, "BLOCK_VALUES", 200 * 37)  # blocks of 37 steps
+    blocks = run_both(plastic_net(rule, delay=1.0), 1000)[1]
+    assert_same_learning([whole, blocks])

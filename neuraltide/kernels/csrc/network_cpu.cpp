@@ -50,7 +50,7 @@ struct PairStdp {
   const int64_t *col_ptr = nullptr, *col_syn = nullptr, *syn_pre = nullptr;
   scalar_t *m = nullptr, *x = nullptr, *y = nullptr, *sent = nullptr;
   std::vector<scalar_t> eff, arr;  // effective weights (S), arriving spikes (B, n_pre)
-  std::vector<char> mark;
+  std::vector<char> mark, any_pre;
   std::vector<int64_t> touched, pre_active, post_active;
   bool first = true;
 
@@ -62,41 +62,40 @@ struct PairStdp {
   void step(int64_t B, int64_t n_pre, int64_t n_post, int64_t S, const scalar_t* pre,
             int64_t pre_stride, const scalar_t* post, int64_t post_stride, const int64_t* cp,
             const int64_t* cq) {
-    // the presynaptic spikes arriving now were sent D steps ago
+    // one pass over the presynaptic side: the spikes arriving now (sent D steps ago), the
+    // trace's decay and the trace taking them; and the neurons active in any trial
     scalar_t* slot = D > 0 ? sent + sent_head * B * n_pre : nullptr;
-    for (int64_t b = 0; b < B; ++b)
-      for (int64_t k = 0; k < n_pre; ++k) {
-        const scalar_t now = pre[b * pre_stride + k];
-        if (slot) {
-          arr[b * n_pre + k] = slot[b * n_pre + k];
-          slot[b * n_pre + k] = now;
-        } else {
-          arr[b * n_pre + k] = now;
-        }
-      }
     if (D > 0) sent_head = (sent_head + 1) % D;
-    for (int64_t z = 0; z < B * n_pre; ++z) x[z] = nt_mul(x[z], dx);
-    for (int64_t z = 0; z < B * n_post; ++z) y[z] = nt_mul(y[z], dy);
     pre_active.clear();
     post_active.clear();
-    for (int64_t k = 0; k < n_pre; ++k)
-      for (int64_t b = 0; b < B; ++b)
-        if (arr[b * n_pre + k] != scalar_t(0)) {
-          pre_active.push_back(k);
-          break;
+    for (int64_t b = 0; b < B; ++b) {
+      const scalar_t* now = pre + b * pre_stride;
+      scalar_t* ar = arr.data() + b * n_pre;
+      scalar_t* xb = x + b * n_pre;
+      scalar_t* sb = slot ? slot + b * n_pre : nullptr;
+      for (int64_t k = 0; k < n_pre; ++k) {
+        scalar_t s = now[k];
+        if (sb) std::swap(s, sb[k]);
+        ar[k] = s;
+        scalar_t xk = nt_mul(xb[k], dx);
+        if (s != scalar_t(0)) {
+          xk = nearest ? (s > scalar_t(0) ? scalar_t(1) : xk) : nt_add(xk, s);
+          if (!any_pre[k]) {
+            any_pre[k] = 1;
+            pre_active.push_back(k);
+          }
         }
+        xb[k] = xk;
+      }
+    }
+    for (const int64_t k : pre_active) any_pre[k] = 0;
+    for (int64_t z = 0; z < B * n_post; ++z) y[z] = nt_mul(y[z], dy);
     for (int64_t q = 0; q < n_post; ++q)
       for (int64_t b = 0; b < B; ++b)
         if (post[b * post_stride + q] != scalar_t(0)) {
           post_active.push_back(q);
           break;
         }
-    for (const int64_t k : pre_active)  // the presynaptic trace takes this step's spikes
-      for (int64_t b = 0; b < B; ++b) {
-        scalar_t& xk = x[b * n_pre + k];
-        const scalar_t s = arr[b * n_pre + k];
-        xk = nearest ? (s > scalar_t(0) ? scalar_t(1) : xk) : nt_add(xk, s);
-      }
     touched.clear();
     auto touch = [&](int64_t e) {
       if (!mark[e]) {
@@ -429,6 +428,7 @@ network_scan_cpu(const at::Tensor& params, const at::Tensor& pops, const at::Ten
       for (int64_t e = 0; e < S; ++e) r.eff[e] = r.effective(r.m[e]);
       r.arr.assign(static_cast<size_t>(B * n_pre), scalar_t(0));
       r.mark.assign(static_cast<size_t>(S), 0);
+      r.any_pre.assign(static_cast<size_t>(n_pre), 0);
     }
     scan<scalar_t>(T, B, N, E, params.contiguous(), pops.contiguous(), i, v, a, s, ref,
                    ext.contiguous(), proj_int.contiguous(), proj_real.contiguous(), c_ptr,
