@@ -12,5 +12,5 @@ __all__ = ["SUITES", "machine"]
 
 #: suite name -> module (relative to this package, or absolute) that defines
 #: ``report(quick) -> str``; the widgets suite lives with the widgets, imported only when run
-SUITES: dict[str, str] = {"lif": ".lif", "network": ".network",
+SUITES: dict[str, str] = {"lif": ".lif", "network": ".network", "stdp": ".stdp",
                           "widgets": "neuraltide.widgets.bench"}

@@ -1,4 +1,5 @@
-"""Classic networks, ready to run: CUBA (Vogels & Abbott 2005) and Brunel (2000).
+"""Classic networks, ready to run: CUBA (Vogels & Abbott 2005), Brunel (2000) and Song, Miller &
+Abbott's (2000) STDP competition.
 
 Each builder returns the network and its parts, from the published parameters, so tutorials,
 tests and the benchmark run the same model.
@@ -13,13 +14,16 @@ import torch
 from torch import Tensor
 
 from ..neurons import LIF
-from .connectivity import FixedInDegree, FromIndices, OneToOne
+from ..plasticity import PairSTDP
+from .connectivity import AllToAll, FixedInDegree, FromIndices, OneToOne
+from .init import Uniform
 from .network import Network
-from .population import Population, SpikeInput
+from .population import PoissonGroup, Population, SpikeInput
 from .projection import Projection, Sign
-from .synapse import Delta, Exponential
+from .synapse import Conductance, Delta, Exponential
 
-__all__ = ["CUBA", "Brunel", "brunel", "cuba", "cuba_structure", "delta_weight"]
+__all__ = ["CUBA", "SMA", "Brunel", "brunel", "cuba", "cuba_structure", "delta_weight",
+           "song_miller_abbott"]
 
 
 class CUBA(NamedTuple):
@@ -132,3 +136,47 @@ def brunel(
     nu_thr_hz = theta / (j_mv * c_e * tau) * 1e3
     net = Network([ext_exc, ext_inh, E, I], projections, seed=seed)
     return Brunel(net, E, I, ext_exc, ext_inh, eta * nu_thr_hz * c_e)
+
+
+class SMA(NamedTuple):
+    """Song, Miller & Abbott's set-up: ``network``, the Poisson ``inputs``, the ``neuron`` and
+    the ``plastic`` projection; ``g_max`` is the weight bound."""
+
+    network: Network
+    inputs: PoissonGroup
+    neuron: Population
+    plastic: Projection
+    g_max: float
+
+
+def song_miller_abbott(n_inputs: int = 1000, rate_hz: float = 15.0, *, g_max: float = 0.01,
+                       a_plus: float = 0.01, ratio: float = 1.05, dt: float = 0.1,
+                       seed: int = 0) -> SMA:
+    """Competitive Hebbian learning through STDP (Song, Miller & Abbott 2000, Nat Neurosci
+    3:919) with the parameters of Brian2's ``examples/synapses/STDP.py``: ``n_inputs`` Poisson
+    inputs at ``rate_hz`` onto one conductance-based LIF neuron (``tau_mem = 10`` ms, rest
+    -74 mV, threshold -54 mV, reset -60 mV; excitatory synapses reverse at 0 mV and decay with
+    5 ms), weights (in units of the leak conductance, ``r_mem = 1``) drawn uniformly in
+    ``[0, g_max]``, additive pair STDP with ``tau = 20`` ms, ``A+ = a_plus * g_max`` and
+    ``A- = ratio * A+``, hard bounds ``[0, g_max]``. Depression slightly stronger than
+    potentiation makes the inputs compete: the weights split towards ``0`` and ``g_max``.
+
+    Args:
+        n_inputs: Poisson inputs, >= 1.
+        rate_hz: their rate [Hz].
+        g_max: weight bound (relative to the leak conductance), > 0.
+        a_plus: potentiation per pair, relative to ``g_max``.
+        ratio: ``A- / A+``.
+        dt: step [ms].
+        seed: seed of the weights and the input spikes.
+    """
+    inputs = PoissonGroup(n_inputs, rate_hz, name="inputs", dt=dt)
+    neuron = Population(1, LIF(tau_mem=10.0, v_rest=-74.0, v_th=-54.0, v_reset=-60.0,
+                               r_mem=1.0, dt=dt), name="neuron")
+    rule = PairSTDP(a_plus=a_plus * g_max, a_minus=ratio * a_plus * g_max, tau_plus=20.0,
+                    tau_minus=20.0, w_min=0.0, w_max=g_max)
+    plastic = Projection(inputs, neuron, AllToAll(), weight=Uniform(0.0, g_max),
+                         synapse=Conductance(tau=5.0, e_rev=0.0), plasticity=rule, seed=seed,
+                         name="plastic")
+    return SMA(Network([inputs, neuron], [plastic], seed=seed), inputs, neuron, plastic,
+               float(g_max))
