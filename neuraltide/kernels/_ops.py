@@ -145,7 +145,10 @@ def _scan(
     n_ref: int,
     detach_reset: bool,
     surrogate: sg.Surrogate,
+    keep_traces: bool = True,
 ) -> tuple[Tensor, ...]:
+    """The op's ``(spikes, v, i, a, ref)``, flattened to ``(T, M)``; without ``keep_traces``
+    v, i and a hold only the last step ``(1, M)`` (nothing is kept for a backward)."""
     _check(x_seq, state, params)
     kind = surrogate_kind(surrogate)
     if kind is None:
@@ -178,7 +181,7 @@ def _scan(
     )
     spikes, v, i, a, _flags, ref = torch.ops.neuraltide.lif_scan_fwd(
         x2, *flat_state, p, int(rkind), n_ref, bool(detach_reset), int(kind),
-        float(surrogate.alpha),
+        float(surrogate.alpha), keep_traces,
     )
     return spikes, v, i, a, ref
 
@@ -262,18 +265,26 @@ def lif_scan(
         >>> torch.equal(spikes, lif(x)[0])
         True
     """
-    traces = lif_scan_traces(
-        x_seq, state, params, reset=reset, n_ref=n_ref, detach_reset=detach_reset,
-        surrogate=surrogate,
+    # without a gradient to compute, the kernel keeps only the last step of v, i and a:
+    # inference writes a quarter of the memory
+    keep = torch.is_grad_enabled() and any(
+        isinstance(t, Tensor) and t.requires_grad for t in (x_seq, *state, *params))
+    spikes, v, i, a, ref = _scan(x_seq, state, params, reset, n_ref, detach_reset, surrogate,
+                                 keep)
+    step = x_seq.shape[1:]
+    final = _new_state(
+        state,
+        (i[-1].reshape(step), v[-1].reshape(step), a[-1].reshape(step),
+         spikes[-1].reshape(step), ref.reshape(step)),
     )
-    return traces.spikes, traces.state
+    return spikes.reshape(x_seq.shape), final
 
 
 # ---- autograd and fake implementations (registered once, after the library is loaded) -----
 
 
 def _setup_context(ctx: Any, inputs: tuple[Any, ...], output: tuple[Tensor, ...]) -> None:
-    _x, i0, v0, a0, s0, _ref0, params, reset, n_ref, detach, kind, alpha = inputs
+    _x, i0, v0, a0, s0, _ref0, params, reset, n_ref, detach, kind, alpha, _keep = inputs
     spikes, v, i, a, flags, _ref = output
     ctx.save_for_backward(i0, v0, a0, s0, params, spikes, v, i, a, flags)
     ctx.config = (reset, n_ref, detach, kind, alpha)
@@ -295,17 +306,19 @@ def _backward(
     g_x, g_i0, g_v0, g_a0, g_s0, g_p = torch.ops.neuraltide.lif_scan_bwd(
         g_spikes, g_v, g_i, g_a, i0, v0, a0, s0, params, spikes, v, i, a, flags, *ctx.config
     )
-    return g_x, g_i0, g_v0, g_a0, g_s0, None, g_p, None, None, None, None, None
+    return g_x, g_i0, g_v0, g_a0, g_s0, None, g_p, None, None, None, None, None, None
 
 
 def _fake_fwd(
     x: Tensor, i0: Tensor, v0: Tensor, a0: Tensor, s0: Tensor, ref0: Tensor, params: Tensor,
     reset: int, n_ref: int, detach_reset: bool, surrogate: int, surrogate_alpha: float,
+    keep_traces: bool = True,
 ) -> tuple[Tensor, ...]:
     T, M = x.shape
-    flags = x.new_empty((T, M) if n_ref > 0 else (0,), dtype=torch.uint8)
-    seq = [x.new_empty((T, M)) for _ in range(4)]
-    return (*seq, flags, ref0.new_empty((M,)))
+    R = T if keep_traces else 1
+    flags = x.new_empty((R, M) if n_ref > 0 else (0,), dtype=torch.uint8)
+    traces = [x.new_empty((R, M)) for _ in range(3)]
+    return (x.new_empty((T, M)), *traces, flags, ref0.new_empty((M,)))
 
 
 def _fake_bwd(

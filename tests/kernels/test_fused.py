@@ -131,6 +131,27 @@ def test_forward_is_bit_identical_to_the_reference(
         assert torch.equal(got, want), name
 
 
+@settings(max_examples=30, deadline=None, suppress_health_check=[FIXTURE_CHECK])
+@given(dtype=st.sampled_from([torch.float32, torch.float64]), **case_args)
+def test_inference_keeps_no_traces_and_gives_the_same_spikes_and_state(
+    fused, dtype, seed, T, batch, n, per_neuron, reset, n_ref, detach_reset, surrogate
+) -> None:
+    x, state, p = make_case(seed, T, batch, n, per_neuron, n_ref, dtype)
+    kw = dict(reset=reset, n_ref=n_ref, detach_reset=detach_reset, surrogate=surrogate)
+    s_ref, st_ref, *_ = reference_scan(x, state, p, **kw)
+    flat = [t.expand(x.shape[1:]).reshape(-1) for t in state]
+    params = torch.stack([t.expand(x.shape[1:]).reshape(-1) for t in p])
+    out = torch.ops.neuraltide.lif_scan_fwd(
+        x.reshape(T, -1), *flat, params, int(kernels.reset_kind(reset)), n_ref, detach_reset,
+        int(kernels.surrogate_kind(surrogate)), float(surrogate.alpha), False)
+    assert all(t.shape[0] == 1 for t in out[1:4])  # the last step of v, i, a only
+    with torch.no_grad():  # lif_scan takes this path when no gradient is needed
+        spikes, final = lif_scan(x, state, p, **kw)
+    assert torch.equal(spikes, s_ref) and torch.equal(out[0].reshape(x.shape), s_ref)
+    for name, got, want in zip(st_ref._fields, final, st_ref, strict=True):
+        assert torch.equal(got, want), name
+
+
 def test_forward_spikes_and_fires_in_every_reset_mode(fused) -> None:
     """The random cases above are not vacuous: they spike, and refractory steps occur."""
     x, state, p = make_case(1, 50, (4,), 5, (True,) * 8, 2, torch.float64)

@@ -3,8 +3,10 @@
 // kernels are registered from Python (neuraltide/kernels/_ops.py).
 //
 //   neuraltide::lif_scan_fwd(x (T, M), i0, v0, a0, s0, ref0 (M,), params (8, M),
-//                            reset, n_ref, detach_reset, surrogate, surrogate_alpha)
-//       -> (spikes, v, i, a (T, M), flags (T, M) uint8 or (0,) if n_ref == 0, ref (M,))
+//                            reset, n_ref, detach_reset, surrogate, surrogate_alpha,
+//                            keep_traces)
+//       -> (spikes (T, M), v, i, a (R, M), flags (R, M) uint8 or (0,) if n_ref == 0, ref (M,))
+//          with R = T, or R = 1 (the last step only) without keep_traces
 //   neuraltide::lif_scan_bwd(grad_spikes (T, M), grad_v?, grad_i?, grad_a? (T, M),
 //                            i0, v0, a0, s0 (M,), params (8, M), spikes, v, i, a, flags,
 //                            reset, n_ref, detach_reset, surrogate, surrogate_alpha)
@@ -72,8 +74,9 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tenso
     const at::Tensor& x_in, const at::Tensor& i0_in, const at::Tensor& v0_in,
     const at::Tensor& a0_in, const at::Tensor& s0_in, const at::Tensor& ref0_in,
     const at::Tensor& params_in, int64_t reset, int64_t n_ref, bool detach_reset,
-    int64_t surrogate, double surrogate_alpha) {
-  const LifConfig cfg = make_config(reset, n_ref, detach_reset, surrogate, surrogate_alpha);
+    int64_t surrogate, double surrogate_alpha, bool keep_traces) {
+  LifConfig cfg = make_config(reset, n_ref, detach_reset, surrogate, surrogate_alpha);
+  cfg.keep_traces = keep_traces;
   check_sequence(x_in, "x");
   const int64_t T = x_in.size(0), M = x_in.size(1);
   check_like(i0_in, "i0", x_in, {M});
@@ -85,9 +88,11 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tenso
   const at::Tensor x = x_in.contiguous(), i0 = i0_in.contiguous(), v0 = v0_in.contiguous(),
                    a0 = a0_in.contiguous(), s0 = s0_in.contiguous(),
                    ref0 = ref0_in.contiguous(), params = params_in.contiguous();
-  at::Tensor spikes = at::empty_like(x), v = at::empty_like(x), i = at::empty_like(x),
-             a = at::empty_like(x), ref = at::empty_like(ref0);
-  at::Tensor flags = at::empty(n_ref > 0 ? at::IntArrayRef({T, M}) : at::IntArrayRef({0}),
+  const int64_t R = keep_traces ? T : 1;
+  at::Tensor spikes = at::empty_like(x), v = at::empty({R, M}, x.options()),
+             i = at::empty({R, M}, x.options()), a = at::empty({R, M}, x.options()),
+             ref = at::empty_like(ref0);
+  at::Tensor flags = at::empty(n_ref > 0 ? at::IntArrayRef({R, M}) : at::IntArrayRef({0}),
                                x.options().dtype(at::kByte));
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "lif_scan_fwd", [&] {
     uint8_t* fl = n_ref > 0 ? flags.data_ptr<uint8_t>() : nullptr;
@@ -195,7 +200,8 @@ TORCH_LIBRARY(neuraltide, m) {
   m.def(
       "lif_scan_fwd(Tensor x, Tensor i0, Tensor v0, Tensor a0, Tensor s0, Tensor ref0, "
       "Tensor params, int reset, int n_ref, bool detach_reset, int surrogate, "
-      "float surrogate_alpha) -> (Tensor, Tensor, Tensor, Tensor, Tensor, Tensor)");
+      "float surrogate_alpha, bool keep_traces=True) "
+      "-> (Tensor, Tensor, Tensor, Tensor, Tensor, Tensor)");
   m.def(
       "lif_scan_bwd(Tensor grad_spikes, Tensor? grad_v, Tensor? grad_i, Tensor? grad_a, "
       "Tensor i0, Tensor v0, Tensor a0, Tensor s0, Tensor params, Tensor spikes, Tensor v, "

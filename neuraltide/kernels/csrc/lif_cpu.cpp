@@ -47,8 +47,9 @@ void forward_block(const LifConfig& cfg_in, int64_t T, int64_t M, int64_t m0, in
     s[j] = s0[m0 + j];
     ref[j] = ref0[m0 + j];
   }
+  const int64_t row = cfg.keep_traces ? M : 0;  // traces of every step, or of the last one
   for (int64_t t = 0; t < T; ++t) {
-    const int64_t k0 = t * M + m0;
+    const int64_t k0 = t * M + m0, kt = t * row + m0;
     for (int64_t j = 0; j < n; ++j) {
       const LifParams<scalar_t> p{pr[P_BETA][j], pr[P_ALPHA][j], pr[P_RHO][j],
                                   pr[P_ADAPT][j], pr[P_V_REST][j], pr[P_GAIN][j],
@@ -62,10 +63,10 @@ void forward_block(const LifConfig& cfg_in, int64_t T, int64_t M, int64_t m0, in
       s[j] = ss;
       ref[j] = rr;
       spikes[k0 + j] = ss;
-      v_out[k0 + j] = vv;
-      i_out[k0 + j] = ii;
-      a_out[k0 + j] = aa;
-      if (REF) flags[k0 + j] = held ? kHeld : uint8_t(0);
+      v_out[kt + j] = vv;
+      i_out[kt + j] = ii;
+      a_out[kt + j] = aa;
+      if (REF) flags[kt + j] = held ? kHeld : uint8_t(0);
     }
   }
   for (int64_t j = 0; j < n; ++j) ref_out[m0 + j] = ref[j];

@@ -67,6 +67,9 @@ struct LifConfig {
   bool detach_reset;  // no gradient through the previous spike
   int surrogate;      // SurrogateKind
   double sg_alpha;    // surrogate sharpness, > 0
+  // false: the forward writes only the last step of v, i, a (and flags) into row 0 of the
+  // trace outputs (inference: nothing is kept for a backward)
+  bool keep_traces = true;
 };
 
 template <typename scalar_t>
@@ -289,23 +292,25 @@ NT_HD scalar_t lif_step_backward(const LifParams<scalar_t>& p, const LifConfig& 
 // ---- the scans of one neuron ------------------------------------------------------------------
 // Sequences are (T, M) row-major: element t of neuron m is at t*M + m.
 // Forward: reads x and the initial state (i, v, a, s, ref of neuron m); writes spikes, v_out,
-// i_out, a_out (the state after each step), flags (if n_ref > 0; may be null otherwise) and
-// the final refractory count ref_out.
+// i_out, a_out (the state after each step, or only the last one in row 0 without
+// cfg.keep_traces), flags (if n_ref > 0; may be null otherwise) and the final refractory count
+// ref_out.
 template <typename scalar_t>
 NT_HD void lif_scan_forward(const LifParams<scalar_t>& p, const LifConfig& cfg, int64_t T,
                             int64_t M, int64_t m, const scalar_t* x, scalar_t i, scalar_t v,
                             scalar_t a, scalar_t s, scalar_t ref, scalar_t* spikes,
                             scalar_t* v_out, scalar_t* i_out, scalar_t* a_out, uint8_t* flags,
                             scalar_t* ref_out) {
+  const int64_t row = cfg.keep_traces ? M : 0;
   for (int64_t t = 0; t < T; ++t) {
-    const int64_t k = t * M + m;
+    const int64_t k = t * M + m, kt = t * row + m;
     bool held;
     lif_step_forward<scalar_t>(p, cfg, x[k], i, v, a, s, ref, held);
     spikes[k] = s;
-    v_out[k] = v;
-    i_out[k] = i;
-    a_out[k] = a;
-    if (flags != nullptr) flags[k] = held ? kHeld : uint8_t(0);
+    v_out[kt] = v;
+    i_out[kt] = i;
+    a_out[kt] = a;
+    if (flags != nullptr) flags[kt] = held ? kHeld : uint8_t(0);
   }
   ref_out[m] = ref;
 }
