@@ -1,0 +1,58 @@
+"""The benchmark suites measure what they say, compare equal work, and report missing peers."""
+
+import json
+import math
+
+import pytest
+
+from neuraltide.bench import __main__ as bench_main
+from neuraltide.bench import lif, stdp
+from neuraltide.neurons import Reset
+
+
+def test_lif_rows_compare_equal_spikes_and_report_missing_peers() -> None:
+    missing = lif.Contender("absent peer", lambda T: "missing: not installed")
+    chosen = [c for c in lif.CONTENDERS if "compile" not in c.name] + [missing]
+    rows = lif.measure(True, sizes=[(20, 2, 16)], contenders=chosen)
+    names = [r["name"] for r in rows]
+    assert names[0] == "NeuralTide (fused kernel)" and names[-1].startswith("bandwidth floor")
+    assert names[1:-1] == [c.name for c in chosen]
+    for r in rows[:-2]:  # NeuralTide and every installed peer: same spikes, real timings
+        assert r["equal"] == 1.0, r["name"]
+        assert 0 < r["fwd_ms"] < r["fwd_bwd_ms"] * 10 and r["saved_b"] > 0
+        assert math.isnan(r["peak_b"]) or r["peak_b"] >= 0
+    absent = rows[-2]
+    assert absent["note"] == "missing: not installed" and math.isnan(absent["fwd_ms"])
+    text = lif.table(rows)
+    assert "| 20 × 2 × 16 | absent peer: missing: not installed |" in text
+    assert text.count("\n") == len(rows) + 3  # stamp, blank, header, rule, one line per row
+
+
+def test_norse_and_spikingjelly_need_the_reset_before_the_leak() -> None:
+    """Their soft reset subtracts before the next leak: with NeuralTide's after-leak reset the
+    spikes differ, so the suite compares each peer with the matching convention."""
+    pytest.importorskip("norse")
+    rows = lif.measure(True, sizes=[(50, 4, 32)], contenders=[
+        lif.Contender("norse, wrong reset", lif._norse(True), Reset.SUBTRACT_AFTER_LEAK),
+        lif.Contender("norse", lif._norse(True), Reset.SUBTRACT)])
+    assert rows[1]["equal"] < 1.0 and rows[2]["equal"] == 1.0
+
+
+def test_stdp_suite_reports_rates_and_weight_fractions() -> None:
+    r = stdp.neuraltide_stdp(2.0, compiled=True)
+    assert r["seconds"] == 2.0 and r["sim_s"] > 0
+    assert 5 < r["rate_hz"] < 80  # Brian2's example fires at about 35 Hz early on
+    assert 0.05 < r["low"] < 0.3 and 0.05 < r["high"] < 0.3  # uniform start: 0.1 each
+
+
+def test_json_output_holds_rows_and_markdown(tmp_path, monkeypatch) -> None:
+    measure = lif.measure
+    monkeypatch.setattr(lif, "measure", lambda quick=False: measure(True,
+        sizes=[(5, 1, 4)], contenders=[lif.CONTENDERS[0]]))
+    out = tmp_path / "bench.json"
+    bench_main.main(["--suite", "lif", "--json", str(out)])
+    data = json.loads(out.read_text())
+    section = data["suites"]["lif"]
+    assert [r["name"] for r in section["rows"]][:2] == ["NeuralTide (fused kernel)",
+                                                        lif.CONTENDERS[0].name]
+    assert section["markdown"].startswith("Measured ") and data["machine"]
