@@ -1,8 +1,10 @@
 """A training loop for spiking networks that fits on one screen: :class:`Trainer`.
 
-BPTT through time with any surrogate (the model's), optional gradient clipping, a tqdm progress
-bar, per-epoch metrics (loss, accuracy, mean firing rate and fraction of silent neurons per
-spiking layer), callbacks, TensorBoard logging, and checkpoints that resume exactly.
+BPTT through time with any surrogate (the model's), optionally truncated (``tbptt=K``: one
+optimizer step per chunk of ``K`` steps, the state carried over), optional gradient clipping, a
+tqdm progress bar, per-epoch metrics (loss, accuracy, mean firing rate and fraction of silent
+neurons per spiking layer), callbacks, TensorBoard logging (with learned time constants and
+spike rasters), and checkpoints that resume exactly.
 
 Data-parallel training: wrap the model in ``DistributedDataParallel`` and give each rank its
 shard with a ``DistributedSampler`` (the trainer calls its ``set_epoch``); under an initialised
@@ -19,7 +21,8 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -78,27 +81,74 @@ def _global(total: float, correct: int, n: int) -> tuple[float, int, int]:
     return float(t[0]), int(t[1]), int(t[2])
 
 
+def _carries_state(module: nn.Module) -> bool:
+    """Whether a layer can keep its final state between calls (as :class:`Spiking` does)."""
+    return (isinstance(getattr(module, "stateful", None), bool)
+            and callable(getattr(module, "detach_state", None))
+            and callable(getattr(module, "reset_state", None)))
+
+
+def _state_carriers(model: nn.Module) -> list[nn.Module]:
+    """The layers that carry the state of every neuron model in ``model`` (for ``tbptt``);
+    raises if a neuron model sits in a layer that cannot carry it."""
+    carriers = {name: m for name, m in model.named_modules() if _carries_state(m)}
+    for name, m in model.named_modules():
+        if not isinstance(m, NeuronModel):
+            continue
+        parts = name.split(".")
+        owners = [".".join(parts[:i]) for i in range(len(parts) - 1, -1, -1)]
+        if not any(o in carriers for o in owners):
+            parent = model.get_submodule(".".join(parts[:-1])) if len(parts) > 1 else model
+            raise ValueError(
+                f"Trainer: tbptt needs every neuron model in a layer that carries its state "
+                f"between chunks (stateful, detach_state(), reset_state(), as Spiking), got "
+                f"{type(m).__name__} at {name!r} in {type(parent).__name__}; use Spiking "
+                f"layers, or tbptt=None."
+            )
+    return list(carriers.values())
+
+
+def _decays(module: NeuronModel) -> list[str]:
+    """The learned decays per step of a neuron model: dimensionless parameters bounded to
+    [0, 1] (``beta``, ``alpha``, ``rho``)."""
+    return [n for n in module.learned
+            if (s := module.specs[n]).unit == "1" and s.low == 0.0 and s.high == 1.0]
+
+
 class _Activity:
-    """Forward hooks on the spiking layers: spike counts per neuron over an epoch."""
+    """Forward hooks on the spiking layers, in training mode only: spike counts per neuron over
+    an epoch, and the spikes of the first sample of the latest batch (for rasters)."""
 
     def __init__(self, model: nn.Module) -> None:
         self.layers = {name: m for name, m in model.named_modules()
                        if isinstance(m, Spiking | SpikingRecurrent)}
         self.counts: dict[str, Tensor] = {}
         self.steps: dict[str, int] = {}
+        self.first: dict[str, list[Tensor]] = {}
         self.handles = [m.register_forward_hook(self._hook(name))
                         for name, m in self.layers.items()]
 
     def _hook(self, name: str) -> Callable[..., None]:
         def hook(module: nn.Module, inputs: Any, out: Tensor) -> None:
+            if not module.training:  # validation batches are not training activity
+                return
             s = out.detach()
             per_neuron = s.sum(dim=(0, 1))
             self.counts[name] = self.counts.get(name, 0) + per_neuron
             self.steps[name] = self.steps.get(name, 0) + s.shape[0] * s.shape[1]
+            self.first.setdefault(name, []).append(s[:, 0].reshape(s.shape[0], -1))
         return hook
 
     def reset(self) -> None:
-        self.counts, self.steps = {}, {}
+        self.counts, self.steps, self.first = {}, {}, {}
+
+    def new_batch(self) -> None:
+        """Forget the previous batch's first sample (its chunks are concatenated)."""
+        self.first = {}
+
+    def rasters(self) -> dict[str, Tensor]:
+        """Layer name -> ``(T, neurons)`` spikes of the latest batch's first sample."""
+        return {n: torch.cat(chunks) for n, chunks in self.first.items()}
 
     def summary(self) -> tuple[dict[str, float], dict[str, float]]:
         rate = {n: float(c.sum() / (self.steps[n] * c.numel())) for n, c in self.counts.items()}
@@ -107,7 +157,23 @@ class _Activity:
 
 
 class Trainer:
-    """Train a time-major spiking model by BPTT.
+    r"""Train a time-major spiking model by BPTT, optionally truncated.
+
+    Truncated BPTT (``tbptt=K``): each batch's input ``(T, batch, ...)`` is cut into chunks of
+    ``K`` steps (the last one shorter if ``K`` does not divide ``T``). The model runs on each
+    chunk starting from the state the previous chunk ended in, detached (so the gradient does
+    not flow back beyond the chunk and memory is bounded by ``K`` steps, not ``T``); each chunk
+    gets its own loss ``loss_fn(chunk_output, y)`` (+ the regulariser), backward, clipping and
+    optimizer step. The reported loss of the batch is the mean of its chunks' losses, weighted
+    by chunk length; ``predict`` sees the chunks' outputs concatenated over time, which equal
+    the output of the whole sequence under the weights of each chunk's step. :meth:`evaluate`
+    computes the loss the same way (without steps). With ``K >= T`` training is exactly plain
+    BPTT. Every neuron model must sit in a layer that carries state (``stateful``,
+    ``detach_state()``, ``reset_state()``: :class:`~neuraltide.training.Spiking`); the trainer
+    switches carrying on for each batch, starts each batch at rest and restores the layers'
+    ``stateful`` flags and a fresh state afterwards, so calls outside the trainer behave as
+    before. :class:`~neuraltide.training.LeakyReadout` and
+    :class:`~neuraltide.training.SpikingRecurrent` do not carry state yet and are refused.
 
     Args:
         model: maps ``(T, batch, ...)`` to outputs ``(T, batch, classes)``.
@@ -120,9 +186,19 @@ class Trainer:
         regularize: weight of the learned neurons' :meth:`~NeuronModel.regularizer` in the
             loss (>= 0).
         callbacks: objects with ``on_epoch_end(trainer, metrics)``.
-        log_dir: write TensorBoard logs here (scalars, firing-rate and learned-parameter
-            histograms); ``None``: no logging.
+        log_dir: write TensorBoard logs here; ``None``: no logging. Per epoch: the scalars
+            ``loss``, ``accuracy``, ``val_loss``, ``val_accuracy``, ``rate/{layer}``,
+            ``silent/{layer}``; histograms ``spike_count/{layer}`` (spikes per neuron over the
+            epoch's training batches), ``learned/{module}.{param}`` (learned neuron parameters,
+            in their units) and ``tau/{module}.{param}`` (the time constant
+            :math:`\tau = -1/\ln d` [steps] of every learned decay per step ``d`` such as
+            ``beta``, ``alpha``, ``rho``; decays of exactly 1, :math:`\tau = \infty`, are left
+            out); images ``raster/{layer}`` (the spikes of the first sample of the epoch's last
+            training batch, one row per neuron from the top and one column per step, white =
+            spike; features beyond one dimension are flattened).
         progress: show a tqdm bar per epoch.
+        tbptt: truncated BPTT over chunks of this many steps (an int >= 1); ``None``: BPTT over
+            the whole sequence.
     """
 
     def __init__(
@@ -138,6 +214,7 @@ class Trainer:
         callbacks: Sequence[Callback] = (),
         log_dir: str | Path | None = None,
         progress: bool = True,
+        tbptt: int | None = None,
     ) -> None:
         if not isinstance(model, nn.Module):
             raise ValueError(f"Trainer: model must be an nn.Module, got {type(model).__name__}.")
@@ -152,6 +229,12 @@ class Trainer:
             if not callable(getattr(cb, "on_epoch_end", None)):
                 raise ValueError(f"Trainer: callbacks must have on_epoch_end(trainer, metrics), "
                                  f"got {cb!r}.")
+        if tbptt is not None and (not isinstance(tbptt, int) or isinstance(tbptt, bool)
+                                  or tbptt < 1):
+            raise ValueError(f"Trainer: tbptt must be an int >= 1 [steps] or None, got "
+                             f"{tbptt!r}.")
+        self._carriers = [] if tbptt is None else _state_carriers(model)
+        self.tbptt = tbptt
         self.model, self.optimizer, self.loss_fn = model, optimizer, loss_fn
         self.encode = encode or (lambda x: x)
         self.predict, self.grad_clip, self.regularize = predict, grad_clip, float(regularize)
@@ -173,14 +256,57 @@ class Trainer:
             raise ValueError(f"Trainer: the {'training' if train else 'validation'} data is "
                              "empty (no batches).")
 
-    def _output(self, x: Tensor, y: Tensor) -> Tensor:
+    def _sequence(self, x: Tensor, y: Tensor) -> Tensor:
         seq = self.encode(x)
         if not isinstance(seq, Tensor) or seq.dim() < 3 or seq.shape[1] != y.shape[0]:
             raise ValueError(
                 f"Trainer: encode(x) must be time-major (T, batch, ...) with batch = "
                 f"{y.shape[0]} (the labels), got {getattr(seq, 'shape', type(seq).__name__)}."
             )
-        return self.model(seq)
+        return seq
+
+    @contextmanager
+    def _carrying(self) -> Iterator[None]:
+        """With ``tbptt``: the layers keep their state between the calls of one batch, which
+        starts at rest; afterwards their flags are restored and their state dropped."""
+        before = [m.stateful for m in self._carriers]
+        for m in self._carriers:
+            m.stateful = True
+            m.reset_state()
+        try:
+            yield
+        finally:
+            for m, flag in zip(self._carriers, before, strict=True):
+                m.reset_state()
+                m.stateful = flag
+
+    def _batch(self, x: Tensor, y: Tensor, train: bool) -> tuple[float, Tensor]:
+        """Run one batch, chunk by chunk with ``tbptt``, taking an optimizer step per chunk if
+        ``train``. Returns the loss (mean over chunks, weighted by their length; with the
+        regulariser if ``train``) and the detached output ``(T, batch, ...)``."""
+        seq = self._sequence(x, y)
+        chunks = seq.split(self.tbptt) if self.tbptt is not None else (seq,)
+        losses: list[float] = []
+        outputs: list[Tensor] = []
+        with self._carrying():
+            for chunk in chunks:
+                out = self.model(chunk)
+                loss = self.loss_fn(out, y)
+                if train:
+                    loss = loss + self._regularizer()
+                    self.optimizer.zero_grad()
+                    loss.backward()
+                    if self.grad_clip is not None:
+                        nn.utils.clip_grad_norm_(self.model.parameters(), self.grad_clip)
+                    self.optimizer.step()
+                    for m in self._carriers:
+                        m.detach_state()
+                losses.append(float(loss.detach()))
+                outputs.append(out.detach())
+        if len(chunks) == 1:
+            return losses[0], outputs[0]
+        mean = sum(v * len(c) for v, c in zip(losses, chunks, strict=True)) / seq.shape[0]
+        return mean, torch.cat(outputs)
 
     def _regularizer(self) -> Tensor | float:
         if not self.regularize:
@@ -194,8 +320,8 @@ class Trainer:
         total, correct, n = 0.0, 0, 0
         with torch.no_grad():
             for x, y in self._batches(data, train=False):
-                out = self._output(x, y)
-                total += float(self.loss_fn(out, y)) * len(y)
+                loss, out = self._batch(x, y, train=False)
+                total += loss * len(y)
                 correct += int((self.predict(out) == y).sum())
                 n += len(y)
         return total / n, correct / n
@@ -220,15 +346,10 @@ class Trainer:
                 bar = tqdm(self._batches(data, train=True), desc=f"epoch {self.epoch}",
                            disable=not self.progress, leave=False)
                 for x, y in bar:
-                    out = self._output(x, y)
-                    loss = self.loss_fn(out, y) + self._regularizer()
-                    self.optimizer.zero_grad()
-                    loss.backward()
-                    if self.grad_clip is not None:
-                        nn.utils.clip_grad_norm_(self.model.parameters(), self.grad_clip)
-                    self.optimizer.step()
-                    total += float(loss.detach()) * len(y)
-                    correct += int((self.predict(out.detach()) == y).sum())
+                    activity.new_batch()
+                    loss, out = self._batch(x, y, train=True)
+                    total += loss * len(y)
+                    correct += int((self.predict(out) == y).sum())
                     n += len(y)
                     bar.set_postfix(loss=f"{total / n:.3f}", acc=f"{correct / n:.3f}")
                 total, correct, n = _global(total, correct, n)
@@ -263,10 +384,18 @@ class Trainer:
             w.add_scalar(f"rate/{name}", m.rate[name], m.epoch)
             w.add_scalar(f"silent/{name}", m.silent[name], m.epoch)
             w.add_histogram(f"spike_count/{name}", counts, m.epoch)
+        for name, spikes in activity.rasters().items():  # (T, neurons) -> (1, neurons, T)
+            w.add_image(f"raster/{name}", spikes.t().clamp(0, 1).float().cpu()[None], m.epoch,
+                        dataformats="CHW")
         for name, module in self.model.named_modules():
             if isinstance(module, NeuronModel):
                 for p in module.learned:
                     w.add_histogram(f"learned/{name}.{p}", module.value(p).detach(), m.epoch)
+                for p in _decays(module):
+                    tau = -1.0 / torch.log(module.value(p).detach().double())
+                    tau = tau[torch.isfinite(tau)]
+                    if tau.numel():
+                        w.add_histogram(f"tau/{name}.{p}", tau, m.epoch)
         w.flush()
 
     # ---- checkpoints ------------------------------------------------------------------------
