@@ -34,6 +34,8 @@ def main(argv: list[str] | None = None) -> None:
         if hasattr(module, "measure"):  # suites that give their rows as data
             rows = module.measure(quick=args.quick)
             text = module.table(rows)
+            if hasattr(module, "appendix"):  # what follows the table (lif: memory per model)
+                text += "\n\n" + module.appendix(quick=args.quick)
         else:
             rows, text = None, module.report(quick=args.quick)
         print(f"## {name}\n\n{text}\n", flush=True)

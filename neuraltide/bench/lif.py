@@ -2,26 +2,37 @@
 
 A LIF layer over ``T`` steps (time-major ``(T, batch, neurons)`` float32 input, beta 0.9,
 threshold 1, reset by subtraction, ATan surrogate where the implementation offers it), timed
-forward (no autograd) and forward + backward, in one process, for:
+forward (no autograd) and forward + backward (of the spikes' sum), in one process, on the GPU
+where one is present and on the CPU otherwise, for:
 
 * NeuralTide's default backend (the fused kernel where it is built), the reference row;
 * NeuralTide's own PyTorch scan (``Backend.TORCH``), and that scan under ``torch.compile``;
 * snnTorch's ``Leaky`` stepped over ``x[t]`` as its tutorials do, Norse's ``LIFBoxCell`` and
   a plain PyTorch loop, each over ``x[t]`` and over ``x.unbind(0)``, and SpikingJelly's
-  multi-step ``LIFNode`` (torch backend); a peer that is not installed is reported as missing;
-* the memory-bandwidth floor: one copy of as many bytes as the fused scan reads and writes.
+  multi-step ``LIFNode`` (SpikingJelly 2.0's ``LIFNode`` has no cupy or triton backend any
+  more: its multi-step mode loops in PyTorch on every device); a peer that is not installed is
+  reported as missing;
+* the memory-bandwidth floor: one copy of as many bytes as the fused scan must move (forward:
+  read the input, write the spikes; backward: read the input again, write its gradient; the
+  gradient of a sum arrives as one broadcast value).
 
-Each row also gives the bytes autograd keeps for the backward per neuron-step, the peak growth
-of the process's resident memory during one forward + backward (measured in a forked child, so
-rows do not share a high-water mark), and the fraction of spikes equal to NeuralTide's with the
-same reset convention (snnTorch resets after the leak, Norse and SpikingJelly before it).
+Each row also gives the bytes autograd keeps for the backward per neuron-step (distinct
+storages, the input's included), the peak memory growth of one forward + backward per
+neuron-step (on the CPU the resident-set high-water mark of a fresh process, so no row
+inherits another's freed memory or NeuralTide's cache of output blocks; on a GPU torch's peak
+allocation), and the fraction of spikes equal to NeuralTide's with the same reset convention
+(snnTorch resets after the leak, Norse and SpikingJelly before it).
+
+:func:`memory` adds what the backward keeps for each model of the LIF family (LIF,
+SynapticLIF, AdaptiveLIF, LearnableNeuron), fused against the PyTorch scan.
 """
 
 from __future__ import annotations
 
 import math
 import os
-import resource
+import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -29,15 +40,17 @@ import torch
 from torch.utils import benchmark
 
 from ..kernels import Backend
-from ..neurons import LIF, Reset
+from ..neurons import LIF, AdaptiveLIF, LearnableNeuron, NeuronModel, Reset, SynapticLIF
 from ..surrogate import ATan
 from ._common import stamp
 
-__all__ = ["CONTENDERS", "Contender", "measure", "report", "table"]
+__all__ = ["CONTENDERS", "MODELS", "Contender", "appendix", "measure", "memory", "memory_table",
+           "report", "table"]
 
 BETA, THRESHOLD = 0.9, 1.0
 #: torch.compile unrolls the time loop; beyond this many steps compiling takes minutes
 COMPILE_MAX_T = 100
+OURS = "NeuralTide (fused kernel)"
 
 Step = Callable[[torch.Tensor], torch.Tensor]
 
@@ -45,7 +58,7 @@ Step = Callable[[torch.Tensor], torch.Tensor]
 def _neuraltide(reset: Reset, backend: Backend = Backend.AUTO) -> Step:
     lif = LIF.dimensionless(beta=BETA, threshold=THRESHOLD, reset=reset,
                             surrogate=ATan(alpha=2.0), backend=backend)
-    return lambda x: lif(x)[0]
+    return lambda x: lif.to(x.device)(x)[0]
 
 
 def _compiled_scan(T: int) -> Step | str:
@@ -64,6 +77,7 @@ def _snntorch(T: int) -> Step | str:
                            spike_grad=surrogate.atan(alpha=2.0))
 
     def f(x: torch.Tensor) -> torch.Tensor:
+        leaky.to(x.device)
         mem = leaky.init_leaky()
         out = []
         for t in range(x.shape[0]):
@@ -172,6 +186,17 @@ CONTENDERS = [
 ]
 
 
+_BY_NAME = {c.name: c for c in [
+    Contender(OURS, lambda T: _neuraltide(Reset.SUBTRACT_AFTER_LEAK)), *CONTENDERS]}
+
+
+def _input(size: tuple[int, int, int], device: torch.device | str) -> torch.Tensor:
+    """The suite's input current: N(0.25, 0.6^2), seeded, float32 (made in place: no
+    temporaries that would raise a fresh process's memory high-water mark)."""
+    x = torch.randn(*size, generator=torch.Generator().manual_seed(0))
+    return x.mul_(0.6).add_(0.25).to(device)
+
+
 def _fwd_bwd(f: Step, x: torch.Tensor) -> None:
     x = x.detach().requires_grad_()
     f(x).sum().backward()
@@ -184,7 +209,8 @@ def _forward(f: Step, x: torch.Tensor) -> None:
 
 def saved_bytes(f: Step, x: torch.Tensor) -> int:
     """Bytes autograd keeps for the backward of ``f(x)``: the distinct storages packed by
-    saved-tensor hooks (a tensor saved twice, or a view of a saved one, counts once)."""
+    saved-tensor hooks (a tensor saved twice, or a view of a saved one, counts once; the
+    input's storage counts too when it is kept)."""
     storages: dict[int, int] = {}
 
     def pack(t: torch.Tensor) -> torch.Tensor:
@@ -197,27 +223,55 @@ def saved_bytes(f: Step, x: torch.Tensor) -> int:
     return sum(storages.values())
 
 
-def peak_rss_growth(f: Step, x: torch.Tensor) -> float:
-    """Growth of the resident-set high-water mark [bytes] during one forward + backward, in a
-    forked child (so every row starts from the same state); NaN where ``fork`` is missing."""
-    if not hasattr(os, "fork"):
+def _vm_kib(field: str) -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise RuntimeError(f"/proc/self/status has no {field}")
+
+
+def _peak_child(name: str, size: tuple[int, int, int], threads: int) -> int:
+    """In a fresh process: the growth of the resident set's high-water mark [bytes] during the
+    first forward + backward of contender ``name`` at ``size`` (after a one-step warm-up that
+    loads its libraries). Linux only: the mark is reset through ``/proc/self/clear_refs``
+    (``ru_maxrss`` would carry the parent's mark over the exec)."""
+    torch.set_num_threads(threads)
+    f = _BY_NAME[name].make(size[0])
+    assert not isinstance(f, str), f
+    _fwd_bwd(f, _input((1, 1, 1), "cpu"))
+    x = _input(size, "cpu")
+    with open("/proc/self/clear_refs", "w") as clear:
+        clear.write("5")  # VmHWM := VmRSS
+    before = _vm_kib("VmRSS")
+    _fwd_bwd(f, x)
+    return (_vm_kib("VmHWM") - before) * 1024
+
+
+def peak_growth(name: str, f: Step, x: torch.Tensor) -> float:
+    """Peak memory growth [bytes] of one forward + backward of ``f(x)``: on a GPU torch's
+    peak allocation, on the CPU the high-water mark of a fresh process (:func:`_peak_child`;
+    Linux); NaN where it cannot be measured."""
+    if x.is_cuda:
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        base = torch.cuda.memory_allocated()
+        _fwd_bwd(f, x)
+        torch.cuda.synchronize()
+        return float(torch.cuda.max_memory_allocated() - base)
+    if name not in _BY_NAME or not os.path.exists("/proc/self/clear_refs"):
         return math.nan
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child measures and exits without running the parent's cleanup
-        try:
-            torch.set_num_threads(1)  # the parent's OpenMP pool does not survive a fork
-            before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-            _fwd_bwd(f, x)
-            after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-            os.write(write, str((after - before) * 1024).encode())  # ru_maxrss is in KiB
-        finally:
-            os._exit(0)
-    os.close(write)
-    with os.fdopen(read) as r:
-        text = r.read()
-    os.waitpid(pid, 0)
-    return float(text) if text else math.nan
+    code = ("import sys; from neuraltide.bench.lif import _peak_child; "
+            "print(_peak_child(sys.argv[1], tuple(map(int, sys.argv[2:5])), int(sys.argv[5])))")
+    # every block of 64 KiB or more its own mapping, returned when freed (glibc's dynamic
+    # threshold would otherwise serve later blocks from memory freed earlier, unseen): the
+    # high-water mark is then the peak of what was alive
+    env = {**os.environ, "PYTHONWARNINGS": "ignore", "MALLOC_MMAP_THRESHOLD_": "65536"}
+    proc = subprocess.run([sys.executable, "-c", code, name, *map(str, x.shape),
+                           str(torch.get_num_threads())], capture_output=True, text=True,
+                          env=env)
+    lines = proc.stdout.split()
+    return float(lines[-1]) if proc.returncode == 0 and lines else math.nan
 
 
 def _median(fn: Callable[[], None], min_run_time: float) -> float:
@@ -225,31 +279,33 @@ def _median(fn: Callable[[], None], min_run_time: float) -> float:
         min_run_time=min_run_time).median
 
 
-def _row(size: tuple[int, int, int], name: str, x: torch.Tensor, f: Step | None,
-         reference: torch.Tensor | None, min_run_time: float, note: str = "") -> dict:
+def _empty_row(size: tuple[int, int, int], name: str, note: str) -> dict:
+    return dict(size=size, name=name, note=note, fwd_ms=math.nan, fwd_bwd_ms=math.nan,
+                saved_b=math.nan, peak_b=math.nan, equal=math.nan)
+
+
+def _row(size: tuple[int, int, int], name: str, x: torch.Tensor, f: Step,
+         reference: torch.Tensor, min_run_time: float, peak: bool) -> dict:
     steps = x.numel()
-    if f is None:
-        return dict(size=size, name=name, note=note, fwd_ms=math.nan, fwd_bwd_ms=math.nan,
-                    saved_b=math.nan, peak_b=math.nan, equal=math.nan)
     f(x)  # warm-up (and torch.compile's compilation) outside the timing
-    equal = math.nan if reference is None else float(
-        (f(x.detach()).detach() == reference).double().mean())
-    return dict(size=size, name=name, note=note,
+    equal = float((f(x.detach()).detach() == reference).double().mean())
+    return dict(size=size, name=name, note="",
                 fwd_ms=1e3 * _median(lambda: _forward(f, x), min_run_time),
                 fwd_bwd_ms=1e3 * _median(lambda: _fwd_bwd(f, x), min_run_time),
-                saved_b=saved_bytes(f, x) / steps, peak_b=peak_rss_growth(f, x) / steps,
-                equal=equal)
+                saved_b=saved_bytes(f, x) / steps,
+                peak_b=peak_growth(name, f, x) / steps if peak else math.nan, equal=equal)
 
 
-def _floor(size: tuple[int, int, int], saved_b: float, min_run_time: float) -> dict:
-    """The fused scan's bytes moved, as one copy: forward reads x, writes the spikes and what
-    it saves; backward reads those and the output gradient, writes the input gradient."""
+def _floor(size: tuple[int, int, int], device: torch.device | str,
+           min_run_time: float) -> dict:
+    """The bytes the fused scan must move, as one copy each (a copy of n bytes reads n/2 and
+    writes n/2): forward, read x and write the spikes; backward, read x and write its
+    gradient (the spikes' gradient, of a sum, is one broadcast value)."""
     steps = math.prod(size)
-    fwd_bytes = steps * (8 + saved_b)
-    bwd_bytes = steps * (8 + saved_b)
+    fwd_bytes = bwd_bytes = steps * 2 * 4  # float32
     times = []
     for total in (fwd_bytes, fwd_bytes + bwd_bytes):
-        src = torch.ones(int(total // 8))  # a copy reads n and writes n float32 values
+        src = torch.ones(int(total // 8), device=device)
         dst = torch.empty_like(src)
         dst.copy_(src)
         times.append(1e3 * _median(lambda d=dst, s=src: d.copy_(s), min_run_time))
@@ -259,30 +315,34 @@ def _floor(size: tuple[int, int, int], saved_b: float, min_run_time: float) -> d
 
 
 def measure(quick: bool = False, sizes: list[tuple[int, int, int]] | None = None,
-            contenders: list[Contender] | None = None) -> list[dict]:
-    """Time every size; one row per size and implementation (NeuralTide's first)."""
+            contenders: list[Contender] | None = None, device: str | None = None,
+            peak: bool = True) -> list[dict]:
+    """Time every size; one row per size and implementation (NeuralTide's first), on
+    ``device`` (default: CUDA where available, else the CPU)."""
     if sizes is None:
         sizes = ([(100, 32, 256)] if quick
                  else [(100, 32, 1024), (500, 16, 4096), (100, 64, 16384)])
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     min_run_time = 0.2 if quick else 1.0
     rows = []
     for size in sizes:
-        x = torch.randn(*size, generator=torch.Generator().manual_seed(0)) * 0.6 + 0.25
+        x = _input(size, device)
         references = {}
         for reset in (Reset.SUBTRACT_AFTER_LEAK, Reset.SUBTRACT):
             with torch.no_grad():
                 references[reset] = _neuraltide(reset)(x)
-        ours = _row(size, "NeuralTide (fused kernel)", x, _neuraltide(Reset.SUBTRACT_AFTER_LEAK),
-                    references[Reset.SUBTRACT_AFTER_LEAK], min_run_time)
-        rows.append(ours)
+        rows.append(_row(size, OURS, x, _BY_NAME[OURS].make(size[0]),
+                         references[Reset.SUBTRACT_AFTER_LEAK], min_run_time, peak))
         for c in contenders if contenders is not None else CONTENDERS:
             f = c.make(size[0]) if quick is False or c.quick_ok else \
                 "not run with --quick (compiling takes about a minute)"
             if isinstance(f, str):
-                rows.append(_row(size, c.name, x, None, None, min_run_time, note=f))
+                rows.append(_empty_row(size, c.name, f))
             else:
-                rows.append(_row(size, c.name, x, f, references[c.reset], min_run_time))
-        rows.append(_floor(size, ours["saved_b"], min_run_time))
+                # compiling inside the fresh process would be what its peak measures
+                rows.append(_row(size, c.name, x, f, references[c.reset], min_run_time,
+                                 peak and "compile" not in c.name))
+        rows.append(_floor(size, device, min_run_time))
     return rows
 
 
@@ -315,6 +375,48 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+#: the LIF family with every parameter fixed, and the learnable neuron learning all of them
+MODELS: dict[str, Callable[[int], NeuronModel]] = {
+    "LIF": lambda n: LIF.dimensionless(beta=BETA, shape=(n,)),
+    "SynapticLIF": lambda n: SynapticLIF.dimensionless(beta=BETA, alpha=0.8, shape=(n,)),
+    "AdaptiveLIF": lambda n: AdaptiveLIF.dimensionless(beta=BETA, shape=(n,)),
+    "LearnableNeuron (all learned)": lambda n: LearnableNeuron.dimensionless(beta=BETA,
+                                                                              shape=(n,)),
+}
+
+
+def memory(size: tuple[int, int, int] = (100, 32, 1024)) -> list[dict]:
+    """Bytes autograd keeps per neuron-step for the backward of each model in :data:`MODELS`,
+    with the fused kernel and with the PyTorch scan (float32, ATan)."""
+    x = _input(size, "cpu")
+    rows = []
+    for name, make in MODELS.items():
+        model = make(size[2])
+        row = {"model": name}
+        for backend in (Backend.AUTO, Backend.TORCH):
+            model.backend = backend
+            row[backend.name.lower()] = saved_bytes(lambda v, m=model: m(v)[0], x) / x.numel()
+        rows.append(row)
+    return rows
+
+
+def memory_table(rows: list[dict]) -> str:
+    """Markdown table of :func:`memory`'s rows."""
+    lines = ["| model | saved for backward, fused [B/neuron-step] | PyTorch scan | "
+             "PyTorch ÷ fused |", "|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['model']} | {r['auto']:.1f} | {r['torch']:.1f} | "
+                     f"{r['torch'] / r['auto']:.1f} |")
+    return "\n".join(lines)
+
+
+def appendix(quick: bool = False) -> str:
+    """The Markdown that follows the timing table: :func:`memory_table`."""
+    size = (20, 8, 256) if quick else (100, 32, 1024)
+    return (f"What the backward keeps, per model ({' × '.join(map(str, size))}, CPU):\n\n"
+            + memory_table(memory(size)))
+
+
 def report(quick: bool = False) -> str:
     """Run the suite and return its Markdown section."""
-    return table(measure(quick))
+    return table(measure(quick)) + "\n\n" + appendix(quick)

@@ -4,8 +4,8 @@ The LIF family (LIF, SynapticLIF, AdaptiveLIF, LearnableNeuron) scans
 ``neurons.lif_family_step`` over time. :func:`lif_scan` does the same ``T`` steps in one call
 of a C++ op (``csrc/lif_scan.h`` holds the per-neuron scan, shared by the CPU twin and the CUDA
 kernel): identical spikes and state, gradients equal to autograd through the reference up to
-rounding, and only 4 numbers (+1 byte with a refractory period) kept per neuron-step for the
-backward.
+rounding, and nothing kept per neuron-step for the backward but a reference to the input (the
+backward recomputes the forward, a block of neurons at a time).
 
 * :class:`Backend` picks the path: ``AUTO`` (fused where it can run, else the reference with
   one warning), ``FUSED`` (raise if it cannot run), ``TORCH`` (always the reference).

@@ -77,7 +77,8 @@ def _build() -> BuildStatus:
     if not cpp_extension.is_ninja_available():
         return BuildStatus(False, False, "ninja is not installed (pip install ninja)")
     cuda = _want_cuda()
-    sources = [str(CSRC / "binding.cpp"), str(CSRC / "lif_cpu.cpp"), str(CSRC / "network_cpu.cpp")]
+    sources = [str(CSRC / name) for name in
+               ("binding.cpp", "lif_cpu.cpp", "host_cache.cpp", "network_cpu.cpp")]
     cflags = list(_CFLAGS)
     if cuda:
         sources.append(str(CSRC / "lif_cuda.cu"))

@@ -4,9 +4,12 @@ r"""The fused LIF-family scan as a differentiable PyTorch function.
 ``torch.ops.neuraltide.lif_scan_fwd`` custom op (C++ ``csrc/``): the same equations, evaluated
 in the same order, so spikes and state traces are bit-identical to the scanned reference in
 float32 and float64; its backward (``lif_scan_bwd``, registered with
-``torch.library.register_autograd``) runs the scan in reverse time with the surrogate
-derivative and returns gradients for the input, the initial state (``i, v, a, s``) and all
-eight parameters.
+``torch.library.register_autograd``) recomputes the forward from the input and runs the scan
+in reverse time with the surrogate derivative, returning gradients for the input, the initial
+state (``i, v, a, s``) and all eight parameters. Nothing per step is kept for the backward
+but the input itself (autograd holds a reference to it: ``sizeof(dtype)`` bytes per
+neuron-step, where the PyTorch scan keeps at least as much and, with learned parameters,
+several times more).
 
 This module sees only tensors and numbers: the state and parameters are passed as tuples in
 the field order of ``LIFFamilyState`` ``(i, v, a, s, ref)`` and ``LIFFamilyParams``
@@ -24,6 +27,7 @@ import torch
 from torch import Tensor
 
 from .. import surrogate as sg
+from .._params import check_finite_input
 
 __all__ = [
     "LIFScanTraces",
@@ -122,12 +126,15 @@ def _check(x_seq: Tensor, state: Sequence[Tensor], params: Sequence[Tensor]) -> 
         )
 
 
+def _as_tensor(t: Tensor | float, like: Tensor) -> Tensor:
+    if isinstance(t, Tensor):
+        return t.to(device=like.device, dtype=like.dtype)  # differentiable cast
+    return torch.as_tensor(t, dtype=like.dtype, device=like.device)
+
+
 def _flat(t: Tensor | float, name: str, step: torch.Size, like: Tensor) -> Tensor:
     """``t`` broadcast to one step's shape and flattened to ``(M,)`` (differentiably)."""
-    if isinstance(t, Tensor):
-        t = t.to(device=like.device, dtype=like.dtype)  # differentiable cast
-    else:
-        t = torch.as_tensor(t, dtype=like.dtype, device=like.device)
+    t = _as_tensor(t, like)
     try:
         return t.expand(step).reshape(-1)
     except RuntimeError:
@@ -135,6 +142,30 @@ def _flat(t: Tensor | float, name: str, step: torch.Size, like: Tensor) -> Tenso
             f"lif_scan: {name} has shape {tuple(t.shape)}, which does not broadcast to one "
             f"step of input {tuple(step)}."
         ) from None
+
+
+def _param_block(params: Sequence[Tensor | float], step: torch.Size, like: Tensor) -> Tensor:
+    """The ``(8, P)`` parameter block of the op: the step's trailing dimensions over which
+    some parameter varies, flattened (neuron ``m`` of the ``M`` per step reads column
+    ``m % P``). Per-layer parameters give ``P = 1``, per-neuron ones ``P`` = neurons per sample,
+    so a batch never copies its parameters ``M`` times."""
+    tensors = [_as_tensor(t, like) for t in params]
+    first = len(step)  # the first step dimension along which a parameter varies
+    for t, n in zip(tensors, _PARAM_FIELDS, strict=True):
+        try:
+            fits = torch.broadcast_shapes(t.shape, step) == step
+        except RuntimeError:
+            fits = False
+        if not fits:
+            raise ValueError(
+                f"lif_scan: params.{n} has shape {tuple(t.shape)}, which does not broadcast to "
+                f"one step of input {tuple(step)}."
+            )
+        varying = [k for k, d in enumerate(t.shape) if d != 1]
+        if varying:
+            first = min(first, len(step) - t.dim() + varying[0])
+    lead = (0,) * first
+    return torch.stack([t.expand(step)[lead].reshape(-1) for t in tensors])
 
 
 def _scan(
@@ -145,10 +176,12 @@ def _scan(
     n_ref: int,
     detach_reset: bool,
     surrogate: sg.Surrogate,
-    keep_traces: bool = True,
+    keep_traces: bool,
+    caller: str,
 ) -> tuple[Tensor, ...]:
     """The op's ``(spikes, v, i, a, ref)``, flattened to ``(T, M)``; without ``keep_traces``
-    v, i and a hold only the last step ``(1, M)`` (nothing is kept for a backward)."""
+    v, i and a hold only the last step ``(1, M)``. Raises ``ValueError`` (under the name
+    ``caller``) if ``x_seq`` holds NaN or inf."""
     _check(x_seq, state, params)
     kind = surrogate_kind(surrogate)
     if kind is None:
@@ -176,13 +209,15 @@ def _scan(
         _flat(t, f"state.{n}", step, x_seq) for t, n in zip(state, _STATE_FIELDS, strict=True)
     ]
     flat_state[4] = flat_state[4].detach()  # the refractory count carries no gradient
-    p = torch.stack(
-        [_flat(t, f"params.{n}", step, x_seq) for t, n in zip(params, _PARAM_FIELDS, strict=True)]
-    )
-    spikes, v, i, a, _flags, ref = torch.ops.neuraltide.lif_scan_fwd(
+    p = _param_block(params, step, x_seq)
+    spikes, v, i, a, _flags, ref, nonfinite = torch.ops.neuraltide.lif_scan_fwd(
         x2, *flat_state, p, int(rkind), n_ref, bool(detach_reset), int(kind),
         float(surrogate.alpha), keep_traces,
     )
+    if torch.compiler.is_compiling():  # no data-dependent branch inside a graph
+        torch._assert_async(nonfinite == 0, f"{caller}: input must be finite (NaN or inf).")
+    elif int(nonfinite):  # the op counted them while scanning; find the first for the message
+        check_finite_input(caller, x_seq)
     return spikes, v, i, a, ref
 
 
@@ -199,10 +234,12 @@ def lif_scan_traces(
     n_ref: int,
     detach_reset: bool,
     surrogate: sg.Surrogate,
+    caller: str = "lif_scan",
 ) -> LIFScanTraces:
     """Like :func:`lif_scan`, and also return the ``v``, ``i``, ``a`` traces (differentiable;
-    they are what the backward keeps anyway, so recording them costs no memory)."""
-    spikes, v, i, a, ref = _scan(x_seq, state, params, reset, n_ref, detach_reset, surrogate)
+    the kernel writes them as extra outputs, ``3 * sizeof(dtype)`` bytes per neuron-step)."""
+    spikes, v, i, a, ref = _scan(x_seq, state, params, reset, n_ref, detach_reset, surrogate,
+                                 True, caller)
     shape = x_seq.shape
     step = shape[1:]
     final = _new_state(
@@ -224,6 +261,7 @@ def lif_scan(
     n_ref: int,
     detach_reset: bool,
     surrogate: sg.Surrogate,
+    caller: str = "lif_scan",
 ) -> tuple[Tensor, Any]:
     r"""Run the LIF family over a sequence in one fused call (CPU; CUDA when built with it).
 
@@ -242,12 +280,14 @@ def lif_scan(
         detach_reset: if True, no gradient flows through the previous spike.
         surrogate: a built-in surrogate (``Sigmoid``, ``FastSigmoid``, ``ATan``, ``Gaussian``,
             ``Triangle``, ``StraightThrough``); ``Custom`` raises ``ValueError``.
+        caller: the name a ``ValueError`` for NaN/inf input is reported under (a model's).
 
     Returns:
         ``(spikes_seq, final_state)``: spikes ``(T, batch..., *neurons)`` in ``x_seq``'s
         dtype, and the state after the last step, of the type of ``state``.
 
     Raises:
+        ValueError: if ``x_seq`` holds NaN or inf (counted by the kernel while it scans).
         RuntimeError: if the kernel could not be built (see ``kernels.available()``).
 
     Example::
@@ -265,12 +305,10 @@ def lif_scan(
         >>> torch.equal(spikes, lif(x)[0])
         True
     """
-    # without a gradient to compute, the kernel keeps only the last step of v, i and a:
-    # inference writes a quarter of the memory
-    keep = torch.is_grad_enabled() and any(
-        isinstance(t, Tensor) and t.requires_grad for t in (x_seq, *state, *params))
+    # the kernel writes only the spikes and the last step of v, i and a (its backward
+    # recomputes the rest from x)
     spikes, v, i, a, ref = _scan(x_seq, state, params, reset, n_ref, detach_reset, surrogate,
-                                 keep)
+                                 False, caller)
     step = x_seq.shape[1:]
     final = _new_state(
         state,
@@ -284,9 +322,9 @@ def lif_scan(
 
 
 def _setup_context(ctx: Any, inputs: tuple[Any, ...], output: tuple[Tensor, ...]) -> None:
-    _x, i0, v0, a0, s0, _ref0, params, reset, n_ref, detach, kind, alpha, _keep = inputs
-    spikes, v, i, a, flags, _ref = output
-    ctx.save_for_backward(i0, v0, a0, s0, params, spikes, v, i, a, flags)
+    # the backward recomputes the forward: nothing of the output is kept, only the inputs
+    x, i0, v0, a0, s0, ref0, params, reset, n_ref, detach, kind, alpha, _keep = inputs
+    ctx.save_for_backward(x, i0, v0, a0, s0, ref0, params)
     ctx.config = (reset, n_ref, detach, kind, alpha)
     ctx.set_materialize_grads(False)
 
@@ -299,14 +337,32 @@ def _backward(
     g_a: Tensor | None,
     _g_flags: Tensor | None,
     _g_ref: Tensor | None,
+    _g_nonfinite: Tensor | None,
 ) -> tuple[Tensor | None, ...]:
-    i0, v0, a0, s0, params, spikes, v, i, a, flags = ctx.saved_tensors
-    if g_spikes is None:
-        g_spikes = torch.zeros_like(spikes)
+    x, i0, v0, a0, s0, ref0, params = ctx.saved_tensors
+    if g_spikes is None:  # one zero, read as broadcast by the kernel
+        g_spikes = x.new_zeros(()).expand(x.shape)
+    # the traces are (1, M) without keep_traces: their gradient is that of the last step
+    g_v, g_i, g_a = (_full_trace_grad(g, x) for g in (g_v, g_i, g_a))
+    params_grad = ctx.needs_input_grad[6]
     g_x, g_i0, g_v0, g_a0, g_s0, g_p = torch.ops.neuraltide.lif_scan_bwd(
-        g_spikes, g_v, g_i, g_a, i0, v0, a0, s0, params, spikes, v, i, a, flags, *ctx.config
+        g_spikes, g_v, g_i, g_a, x, i0, v0, a0, s0, ref0, params, *ctx.config, params_grad
     )
+    if params_grad:  # per neuron (8, M) -> the (8, P) columns of the parameter block
+        P = params.shape[1]
+        g_p = g_p.view(params.shape[0], -1, P).sum(1)
+    else:
+        g_p = None
     return g_x, g_i0, g_v0, g_a0, g_s0, None, g_p, None, None, None, None, None, None
+
+
+def _full_trace_grad(g: Tensor | None, x: Tensor) -> Tensor | None:
+    """A trace's gradient as (T, M): a last-step-only trace's (1, M) goes to row T - 1."""
+    if g is None or g.shape[0] == x.shape[0]:
+        return g
+    full = x.new_zeros(x.shape)
+    full[-1] = g[0]
+    return full
 
 
 def _fake_fwd(
@@ -318,18 +374,20 @@ def _fake_fwd(
     R = T if keep_traces else 1
     flags = x.new_empty((R, M) if n_ref > 0 else (0,), dtype=torch.uint8)
     traces = [x.new_empty((R, M)) for _ in range(3)]
-    return (x.new_empty((T, M)), *traces, flags, ref0.new_empty((M,)))
+    nonfinite = x.new_empty((), dtype=torch.int64)
+    return (x.new_empty((T, M)), *traces, flags, ref0.new_empty((M,)), nonfinite)
 
 
 def _fake_bwd(
     g_spikes: Tensor, g_v: Tensor | None, g_i: Tensor | None, g_a: Tensor | None,
-    i0: Tensor, v0: Tensor, a0: Tensor, s0: Tensor, params: Tensor, spikes: Tensor,
-    v: Tensor, i: Tensor, a: Tensor, flags: Tensor, reset: int, n_ref: int,
-    detach_reset: bool, surrogate: int, surrogate_alpha: float,
+    x: Tensor, i0: Tensor, v0: Tensor, a0: Tensor, s0: Tensor, ref0: Tensor, params: Tensor,
+    reset: int, n_ref: int, detach_reset: bool, surrogate: int, surrogate_alpha: float,
+    params_grad: bool = True,
 ) -> tuple[Tensor, ...]:
+    g_params = x.new_empty((params.shape[0], x.shape[1]) if params_grad else (0,))
     return (
-        spikes.new_empty(spikes.shape), i0.new_empty(i0.shape), v0.new_empty(v0.shape),
-        a0.new_empty(a0.shape), s0.new_empty(s0.shape), params.new_empty(params.shape),
+        x.new_empty(x.shape), i0.new_empty(i0.shape), v0.new_empty(v0.shape),
+        a0.new_empty(a0.shape), s0.new_empty(s0.shape), g_params,
     )
 
 

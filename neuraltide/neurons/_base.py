@@ -225,7 +225,6 @@ class NeuronModel(nn.Module, ABC):
             )
         if not x_seq.is_floating_point():
             x_seq = x_seq.to(torch.get_default_dtype())
-        check_finite_input(owner, x_seq)
         if state is None:
             state = self.initial_state(x_seq.shape[1:], x_seq.device, x_seq.dtype)
         return self._scan_steps(x_seq, state, self.params(), record)
@@ -233,8 +232,9 @@ class NeuronModel(nn.Module, ABC):
     def _scan_steps(
         self, x_seq: Tensor, state: Any, p: Any, record: tuple[str, ...]
     ) -> tuple[Tensor, Any, dict[str, Tensor]]:
-        """The time loop over :meth:`step_fn` (inputs already checked); models with a fused
-        kernel override this to dispatch."""
+        """The time loop over :meth:`step_fn`, after refusing NaN/inf input; models with a
+        fused kernel override this to dispatch (the kernel counts NaN/inf as it scans)."""
+        check_finite_input(type(self).__name__, x_seq)
         out, rec = [], {n: [] for n in record}
         for x in x_seq:
             s, state = self.step_fn(x, state, p)

@@ -318,7 +318,7 @@ class LIFFamily(NeuronModel):
         if fused is None or "ref" in record:
             return super()._scan_steps(x_seq, state, p, record)
         opts = dict(reset=self.reset, n_ref=self.n_ref, detach_reset=self.detach_reset,
-                    surrogate=self.surrogate)
+                    surrogate=self.surrogate, caller=type(self).__name__)
         if not record:
             spikes, final = fused(x_seq, state, p, **opts)
             return spikes, final, {}

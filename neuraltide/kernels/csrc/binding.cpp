@@ -2,20 +2,27 @@
 // (and, when built with NT_WITH_CUDA, CUDA) implementations. Autograd and the fake (meta)
 // kernels are registered from Python (neuraltide/kernels/_ops.py).
 //
-//   neuraltide::lif_scan_fwd(x (T, M), i0, v0, a0, s0, ref0 (M,), params (8, M),
+//   neuraltide::lif_scan_fwd(x (T, M), i0, v0, a0, s0, ref0 (M,), params (8, P),
 //                            reset, n_ref, detach_reset, surrogate, surrogate_alpha,
 //                            keep_traces)
-//       -> (spikes (T, M), v, i, a (R, M), flags (R, M) uint8 or (0,) if n_ref == 0, ref (M,))
-//          with R = T, or R = 1 (the last step only) without keep_traces
+//       -> (spikes (T, M), v, i, a (R, M), flags (R, M) uint8 or (0,) if n_ref == 0, ref (M,),
+//           nonfinite () int64: how many inputs were NaN or inf)
+//          with R = T, or R = 1 (the last step only) without keep_traces; neuron m reads
+//          column m % P of params (P = 1: per layer; P = neurons per sample: per neuron)
 //   neuraltide::lif_scan_bwd(grad_spikes (T, M), grad_v?, grad_i?, grad_a? (T, M),
-//                            i0, v0, a0, s0 (M,), params (8, M), spikes, v, i, a, flags,
-//                            reset, n_ref, detach_reset, surrogate, surrogate_alpha)
-//       -> (grad_x (T, M), grad_i0, grad_v0, grad_a0, grad_s0 (M,), grad_params (8, M))
+//                            x (T, M), i0, v0, a0, s0, ref0 (M,), params (8, P),
+//                            reset, n_ref, detach_reset, surrogate, surrogate_alpha,
+//                            params_grad)
+//       -> (grad_x (T, M), grad_i0, grad_v0, grad_a0, grad_s0 (M,),
+//           grad_params (8, M) per neuron, or (0,) without params_grad)
+//       The backward recomputes the forward from x and the initial state, so the forward
+//       keeps nothing per step for it.
 #include <ATen/ATen.h>
 #include <torch/library.h>
 
 #include <cmath>
 
+#include "host_cache.h"
 #include "lif_launch.h"
 #include "lif_scan.h"
 
@@ -70,11 +77,22 @@ const scalar_t* ptr_or_null(const c10::optional<at::Tensor>& t) {
   return t.has_value() && t->defined() ? t->data_ptr<scalar_t>() : nullptr;
 }
 
-std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor> fwd_impl(
-    const at::Tensor& x_in, const at::Tensor& i0_in, const at::Tensor& v0_in,
-    const at::Tensor& a0_in, const at::Tensor& s0_in, const at::Tensor& ref0_in,
-    const at::Tensor& params_in, int64_t reset, int64_t n_ref, bool detach_reset,
-    int64_t surrogate, double surrogate_alpha, bool keep_traces) {
+// params is (8, P) with P dividing M: neuron m reads column m % P (lif_scan.h load_params).
+int64_t check_params(const at::Tensor& params, const at::Tensor& x, int64_t M) {
+  TORCH_CHECK(params.dim() == 2 && params.size(0) == kNumParams && params.size(1) >= 1,
+              "lif_fused: params must have shape (8, P), got ", params.sizes());
+  const int64_t P = params.size(1);
+  TORCH_CHECK(M % P == 0, "lif_fused: params has P = ", P, " columns, which must divide the ",
+              M, " neurons of a step");
+  check_like(params, "params", x, {kNumParams, P});
+  return P;
+}
+
+std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor>
+fwd_impl(const at::Tensor& x_in, const at::Tensor& i0_in, const at::Tensor& v0_in,
+         const at::Tensor& a0_in, const at::Tensor& s0_in, const at::Tensor& ref0_in,
+         const at::Tensor& params_in, int64_t reset, int64_t n_ref, bool detach_reset,
+         int64_t surrogate, double surrogate_alpha, bool keep_traces) {
   LifConfig cfg = make_config(reset, n_ref, detach_reset, surrogate, surrogate_alpha);
   cfg.keep_traces = keep_traces;
   check_sequence(x_in, "x");
@@ -84,26 +102,31 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tenso
   check_like(a0_in, "a0", x_in, {M});
   check_like(s0_in, "s0", x_in, {M});
   check_like(ref0_in, "ref0", x_in, {M});
-  check_like(params_in, "params", x_in, {kNumParams, M});
+  const int64_t P = check_params(params_in, x_in, M);
   const at::Tensor x = x_in.contiguous(), i0 = i0_in.contiguous(), v0 = v0_in.contiguous(),
                    a0 = a0_in.contiguous(), s0 = s0_in.contiguous(),
                    ref0 = ref0_in.contiguous(), params = params_in.contiguous();
   const int64_t R = keep_traces ? T : 1;
-  at::Tensor spikes = at::empty_like(x), v = at::empty({R, M}, x.options()),
-             i = at::empty({R, M}, x.options()), a = at::empty({R, M}, x.options()),
-             ref = at::empty_like(ref0);
+  // large CPU outputs come from the block cache (no page faults when a size comes again)
+  at::Tensor spikes = x.is_cpu() ? cached_empty({T, M}, x.options()) : at::empty_like(x),
+             v = at::empty({R, M}, x.options()), i = at::empty({R, M}, x.options()),
+             a = at::empty({R, M}, x.options()), ref = at::empty_like(ref0);
   at::Tensor flags = at::empty(n_ref > 0 ? at::IntArrayRef({R, M}) : at::IntArrayRef({0}),
                                x.options().dtype(at::kByte));
+  // how many inputs were NaN or inf: the scan reads every input anyway, so the check that
+  // keeps them out of a model's state costs no second pass over x
+  at::Tensor nonfinite = at::zeros({}, x.options().dtype(at::kLong));
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "lif_scan_fwd", [&] {
     uint8_t* fl = n_ref > 0 ? flags.data_ptr<uint8_t>() : nullptr;
 #if defined(NT_WITH_CUDA)
     if (x.is_cuda()) {
       const c10::cuda::CUDAGuard guard(x.device());
       lif_scan_forward_cuda<scalar_t>(
-          cfg, T, M, x.data_ptr<scalar_t>(), i0.data_ptr<scalar_t>(), v0.data_ptr<scalar_t>(),
-          a0.data_ptr<scalar_t>(), s0.data_ptr<scalar_t>(), ref0.data_ptr<scalar_t>(),
-          params.data_ptr<scalar_t>(), spikes.data_ptr<scalar_t>(), v.data_ptr<scalar_t>(),
-          i.data_ptr<scalar_t>(), a.data_ptr<scalar_t>(), fl, ref.data_ptr<scalar_t>(),
+          cfg, T, M, P, x.data_ptr<scalar_t>(), i0.data_ptr<scalar_t>(),
+          v0.data_ptr<scalar_t>(), a0.data_ptr<scalar_t>(), s0.data_ptr<scalar_t>(),
+          ref0.data_ptr<scalar_t>(), params.data_ptr<scalar_t>(), spikes.data_ptr<scalar_t>(),
+          v.data_ptr<scalar_t>(), i.data_ptr<scalar_t>(), a.data_ptr<scalar_t>(), fl,
+          ref.data_ptr<scalar_t>(), nonfinite.data_ptr<int64_t>(),
           c10::cuda::getCurrentCUDAStream().stream());
       const char* err = lif_cuda_last_error();
       TORCH_CHECK(err == nullptr, "lif_fused: CUDA forward launch failed: ", err);
@@ -111,87 +134,110 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tenso
     }
 #endif
     lif_scan_forward_cpu<scalar_t>(
-        cfg, T, M, x.data_ptr<scalar_t>(), i0.data_ptr<scalar_t>(), v0.data_ptr<scalar_t>(),
+        cfg, T, M, P, x.data_ptr<scalar_t>(), i0.data_ptr<scalar_t>(), v0.data_ptr<scalar_t>(),
         a0.data_ptr<scalar_t>(), s0.data_ptr<scalar_t>(), ref0.data_ptr<scalar_t>(),
         params.data_ptr<scalar_t>(), spikes.data_ptr<scalar_t>(), v.data_ptr<scalar_t>(),
-        i.data_ptr<scalar_t>(), a.data_ptr<scalar_t>(), fl, ref.data_ptr<scalar_t>());
+        i.data_ptr<scalar_t>(), a.data_ptr<scalar_t>(), fl, ref.data_ptr<scalar_t>(),
+        nonfinite.data_ptr<int64_t>());
   });
-  return {spikes, v, i, a, flags, ref};
+  return {spikes, v, i, a, flags, ref, nonfinite};
 }
 
 std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor> bwd_impl(
     const at::Tensor& grad_spikes_in, const c10::optional<at::Tensor>& grad_v_in,
     const c10::optional<at::Tensor>& grad_i_in, const c10::optional<at::Tensor>& grad_a_in,
-    const at::Tensor& i0_in, const at::Tensor& v0_in, const at::Tensor& a0_in,
-    const at::Tensor& s0_in, const at::Tensor& params_in, const at::Tensor& spikes_in,
-    const at::Tensor& v_in, const at::Tensor& i_in, const at::Tensor& a_in,
-    const at::Tensor& flags_in, int64_t reset, int64_t n_ref, bool detach_reset,
-    int64_t surrogate, double surrogate_alpha) {
-  const LifConfig cfg = make_config(reset, n_ref, detach_reset, surrogate, surrogate_alpha);
-  check_sequence(spikes_in, "spikes");
-  const at::Tensor& ref = spikes_in;
-  const int64_t T = ref.size(0), M = ref.size(1);
-  check_like(grad_spikes_in, "grad_spikes", ref, {T, M});
-  check_like(v_in, "v", ref, {T, M});
-  check_like(i_in, "i", ref, {T, M});
-  check_like(a_in, "a", ref, {T, M});
-  check_like(i0_in, "i0", ref, {M});
-  check_like(v0_in, "v0", ref, {M});
-  check_like(a0_in, "a0", ref, {M});
-  check_like(s0_in, "s0", ref, {M});
-  check_like(params_in, "params", ref, {kNumParams, M});
+    const at::Tensor& x_in, const at::Tensor& i0_in, const at::Tensor& v0_in,
+    const at::Tensor& a0_in, const at::Tensor& s0_in, const at::Tensor& ref0_in,
+    const at::Tensor& params_in, int64_t reset, int64_t n_ref, bool detach_reset,
+    int64_t surrogate, double surrogate_alpha, bool params_grad) {
+  LifConfig cfg = make_config(reset, n_ref, detach_reset, surrogate, surrogate_alpha);
+  check_sequence(x_in, "x");
+  const int64_t T = x_in.size(0), M = x_in.size(1);
+  check_like(grad_spikes_in, "grad_spikes", x_in, {T, M});
+  check_like(i0_in, "i0", x_in, {M});
+  check_like(v0_in, "v0", x_in, {M});
+  check_like(a0_in, "a0", x_in, {M});
+  check_like(s0_in, "s0", x_in, {M});
+  check_like(ref0_in, "ref0", x_in, {M});
+  const int64_t P = check_params(params_in, x_in, M);
   auto opt = [&](const c10::optional<at::Tensor>& g, const char* name) {
     if (!g.has_value() || !g->defined()) return c10::optional<at::Tensor>();
-    check_like(*g, name, ref, {T, M});
+    check_like(*g, name, x_in, {T, M});
     return c10::optional<at::Tensor>(g->contiguous());
   };
   const c10::optional<at::Tensor> grad_v = opt(grad_v_in, "grad_v"),
                                   grad_i = opt(grad_i_in, "grad_i"),
                                   grad_a = opt(grad_a_in, "grad_a");
-  TORCH_CHECK(flags_in.scalar_type() == at::kByte, "lif_fused: flags must be uint8, got ",
-              flags_in.scalar_type());
-  if (n_ref > 0) {
-    TORCH_CHECK(flags_in.sizes() == at::IntArrayRef({T, M}),
-                "lif_fused: flags must have shape ", at::IntArrayRef({T, M}),
-                " when n_ref > 0, got ", flags_in.sizes());
-  }
-  const at::Tensor grad_spikes = grad_spikes_in.contiguous(), i0 = i0_in.contiguous(),
-                   v0 = v0_in.contiguous(), a0 = a0_in.contiguous(), s0 = s0_in.contiguous(),
-                   params = params_in.contiguous(), spikes = spikes_in.contiguous(),
-                   v = v_in.contiguous(), i = i_in.contiguous(), a = a_in.contiguous(),
-                   flags = flags_in.contiguous();
-  at::Tensor g_x = at::empty_like(spikes), g_i0 = at::empty_like(i0),
-             g_v0 = at::empty_like(v0), g_a0 = at::empty_like(a0), g_s0 = at::empty_like(s0),
-             g_params = at::empty_like(params);
-  AT_DISPATCH_FLOATING_TYPES(spikes.scalar_type(), "lif_scan_bwd", [&] {
-    const uint8_t* fl = n_ref > 0 ? flags.data_ptr<uint8_t>() : nullptr;
+  const at::Tensor x = x_in.contiguous(), i0 = i0_in.contiguous(), v0 = v0_in.contiguous(),
+                   a0 = a0_in.contiguous(), s0 = s0_in.contiguous(),
+                   ref0 = ref0_in.contiguous(), params = params_in.contiguous();
+  // the gradient of a sum arrives as one value expanded to (T, M): read it as that value
+  // instead of materialising T*M copies
+  const bool broadcast = grad_spikes_in.numel() > 0 && grad_spikes_in.stride(0) == 0 &&
+                         grad_spikes_in.stride(1) == 0;
+  at::Tensor g_x = x.is_cpu() ? cached_empty({T, M}, x.options()) : at::empty_like(x),
+             g_i0 = at::empty_like(i0), g_v0 = at::empty_like(v0), g_a0 = at::empty_like(a0),
+             g_s0 = at::empty_like(s0);
+  // per-neuron parameter gradients (8, M) only if some parameter needs one
+  at::Tensor g_params = at::empty(params_grad ? at::IntArrayRef({kNumParams, M})
+                                              : at::IntArrayRef({0}),
+                                  x.options());
+  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "lif_scan_bwd", [&] {
+    scalar_t* gp = params_grad ? g_params.data_ptr<scalar_t>() : nullptr;
 #if defined(NT_WITH_CUDA)
-    if (spikes.is_cuda()) {
-      const c10::cuda::CUDAGuard guard(spikes.device());
+    if (x.is_cuda()) {
+      // recompute the forward's traces into temporaries that live only during the backward
+      const c10::cuda::CUDAGuard guard(x.device());
+      const at::Tensor grad_spikes = grad_spikes_in.contiguous();
+      at::Tensor spikes = at::empty_like(x), v = at::empty_like(x), i = at::empty_like(x),
+                 a = at::empty_like(x), ref = at::empty_like(ref0);
+      at::Tensor flags = at::empty(n_ref > 0 ? at::IntArrayRef({T, M}) : at::IntArrayRef({0}),
+                                   x.options().dtype(at::kByte));
+      uint8_t* fl = n_ref > 0 ? flags.data_ptr<uint8_t>() : nullptr;
+      void* const stream = c10::cuda::getCurrentCUDAStream().stream();
+      cfg.keep_traces = true;
+      lif_scan_forward_cuda<scalar_t>(
+          cfg, T, M, P, x.data_ptr<scalar_t>(), i0.data_ptr<scalar_t>(),
+          v0.data_ptr<scalar_t>(), a0.data_ptr<scalar_t>(), s0.data_ptr<scalar_t>(),
+          ref0.data_ptr<scalar_t>(), params.data_ptr<scalar_t>(), spikes.data_ptr<scalar_t>(),
+          v.data_ptr<scalar_t>(), i.data_ptr<scalar_t>(), a.data_ptr<scalar_t>(), fl,
+          ref.data_ptr<scalar_t>(), nullptr, stream);
+      const char* err = lif_cuda_last_error();
+      TORCH_CHECK(err == nullptr, "lif_fused: CUDA forward (recompute) launch failed: ", err);
       lif_scan_backward_cuda<scalar_t>(
-          cfg, T, M, grad_spikes.data_ptr<scalar_t>(), ptr_or_null<scalar_t>(grad_v),
+          cfg, T, M, P, grad_spikes.data_ptr<scalar_t>(), ptr_or_null<scalar_t>(grad_v),
           ptr_or_null<scalar_t>(grad_i), ptr_or_null<scalar_t>(grad_a),
           i0.data_ptr<scalar_t>(), v0.data_ptr<scalar_t>(), a0.data_ptr<scalar_t>(),
           s0.data_ptr<scalar_t>(), params.data_ptr<scalar_t>(), spikes.data_ptr<scalar_t>(),
           v.data_ptr<scalar_t>(), i.data_ptr<scalar_t>(), a.data_ptr<scalar_t>(), fl,
           g_x.data_ptr<scalar_t>(), g_i0.data_ptr<scalar_t>(), g_v0.data_ptr<scalar_t>(),
-          g_a0.data_ptr<scalar_t>(), g_s0.data_ptr<scalar_t>(), g_params.data_ptr<scalar_t>(),
-          c10::cuda::getCurrentCUDAStream().stream());
-      const char* err = lif_cuda_last_error();
+          g_a0.data_ptr<scalar_t>(), g_s0.data_ptr<scalar_t>(), gp, stream);
+      err = lif_cuda_last_error();
       TORCH_CHECK(err == nullptr, "lif_fused: CUDA backward launch failed: ", err);
       return;
     }
 #endif
+    const at::Tensor grad_spikes = broadcast ? grad_spikes_in : grad_spikes_in.contiguous();
     lif_scan_backward_cpu<scalar_t>(
-        cfg, T, M, grad_spikes.data_ptr<scalar_t>(), ptr_or_null<scalar_t>(grad_v),
-        ptr_or_null<scalar_t>(grad_i), ptr_or_null<scalar_t>(grad_a), i0.data_ptr<scalar_t>(),
+        cfg, T, M, P, grad_spikes.data_ptr<scalar_t>(), broadcast,
+        ptr_or_null<scalar_t>(grad_v), ptr_or_null<scalar_t>(grad_i),
+        ptr_or_null<scalar_t>(grad_a), x.data_ptr<scalar_t>(), i0.data_ptr<scalar_t>(),
         v0.data_ptr<scalar_t>(), a0.data_ptr<scalar_t>(), s0.data_ptr<scalar_t>(),
-        params.data_ptr<scalar_t>(), spikes.data_ptr<scalar_t>(), v.data_ptr<scalar_t>(),
-        i.data_ptr<scalar_t>(), a.data_ptr<scalar_t>(), fl, g_x.data_ptr<scalar_t>(),
+        ref0.data_ptr<scalar_t>(), params.data_ptr<scalar_t>(), g_x.data_ptr<scalar_t>(),
         g_i0.data_ptr<scalar_t>(), g_v0.data_ptr<scalar_t>(), g_a0.data_ptr<scalar_t>(),
-        g_s0.data_ptr<scalar_t>(), g_params.data_ptr<scalar_t>());
+        g_s0.data_ptr<scalar_t>(), gp);
   });
   return {g_x, g_i0, g_v0, g_a0, g_s0, g_params};
+}
+
+std::vector<int64_t> host_cache_stats_op() {
+  const HostCacheStats s = host_cache_stats();
+  return {s.idle_bytes, s.in_use_bytes, s.limit_bytes, s.hits, s.misses};
+}
+
+void host_cache_set_limit_op(int64_t bytes) {
+  TORCH_CHECK(bytes >= 0, "host_cache_set_limit: bytes must be >= 0, got ", bytes);
+  host_cache_set_limit(bytes);
 }
 
 }  // namespace
@@ -201,13 +247,16 @@ TORCH_LIBRARY(neuraltide, m) {
       "lif_scan_fwd(Tensor x, Tensor i0, Tensor v0, Tensor a0, Tensor s0, Tensor ref0, "
       "Tensor params, int reset, int n_ref, bool detach_reset, int surrogate, "
       "float surrogate_alpha, bool keep_traces=True) "
-      "-> (Tensor, Tensor, Tensor, Tensor, Tensor, Tensor)");
+      "-> (Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor)");
   m.def(
       "lif_scan_bwd(Tensor grad_spikes, Tensor? grad_v, Tensor? grad_i, Tensor? grad_a, "
-      "Tensor i0, Tensor v0, Tensor a0, Tensor s0, Tensor params, Tensor spikes, Tensor v, "
-      "Tensor i, Tensor a, Tensor flags, int reset, int n_ref, bool detach_reset, "
-      "int surrogate, float surrogate_alpha) "
-      "-> (Tensor, Tensor, Tensor, Tensor, Tensor, Tensor)");
+      "Tensor x, Tensor i0, Tensor v0, Tensor a0, Tensor s0, Tensor ref0, Tensor params, "
+      "int reset, int n_ref, bool detach_reset, int surrogate, float surrogate_alpha, "
+      "bool params_grad=True) -> (Tensor, Tensor, Tensor, Tensor, Tensor, Tensor)");
+  // the block cache of the CPU outputs (host_cache.h), for neuraltide.kernels.host_cache_*
+  m.def("host_cache_stats() -> int[]", &host_cache_stats_op);
+  m.def("host_cache_empty() -> ()", &host_cache_empty);
+  m.def("host_cache_set_limit(int bytes) -> ()", &host_cache_set_limit_op);
 }
 
 TORCH_LIBRARY_IMPL(neuraltide, CPU, m) {

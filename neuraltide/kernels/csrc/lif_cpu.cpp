@@ -1,182 +1,447 @@
 // CPU twin of lif_cuda.cu: the same per-step functions of lif_scan.h (lif_step_forward,
-// lif_step_backward), run over blocks of neurons in parallel (at::parallel_for).
+// spike_arg, surrogate_grad_k, lif_step_backward), run over blocks of neurons in parallel
+// (at::parallel_for).
+//
+// Each block is scanned time-major: for each step, the block's neurons in turn. The scan of
+// one neuron is a serial chain of dependent operations, so interleaving a block of independent
+// neurons keeps the core's pipelines full and lets the compiler vectorise across neurons (the
+// reset kind and the refractory period are template arguments, so the step has no
+// loop-invariant branches left). Rows of a (T, M) sequence are M apart: a block reads a short
+// piece of every row, and the rows a few steps ahead are prefetched, since the hardware
+// prefetcher does not follow such a walk across pages.
+//
+// The backward keeps nothing from the forward but x: per block it recomputes the forward into
+// a buffer sized to stay in cache (kBufferBytes), then runs the reverse scan over it.
 #include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <atomic>
+#include <vector>
 
 #include "lif_launch.h"
 #include "lif_scan.h"
 
+// The float32 block loops are compiled for AVX-512, AVX2 and the baseline, the best one picked
+// when the library loads (GCC's function multiversioning; the scan is compute-bound once its
+// memory walk is prefetched, and wider vectors gave 1.5x here). Vector lanes round exactly
+// like scalar code, and -ffp-contract=off keeps multiplies and adds apart in every clone.
+// float64 (gradcheck, tests) keeps the baseline build: a third of the code to compile.
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define NT_CPU_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define NT_CPU_CLONES
+#endif
+#if defined(__GNUC__)
+#define NT_INLINE inline __attribute__((always_inline))
+#else
+#define NT_INLINE inline
+#endif
+
 namespace neuraltide {
 
 namespace {
-// Neurons per block. Each block is scanned time-major: for each step, the block's neurons in
-// turn. The scan of one neuron is a serial chain of dependent floating-point operations, so
-// interleaving a block of independent neurons keeps the core's pipelines full (and reads each
-// (T, M) row contiguously); a per-neuron scan as on the GPU was 2-3x slower here.
-constexpr int64_t kBlock = 64;
+constexpr int64_t kBlock = 256;               // neurons per block, at most
+constexpr int64_t kMinBlock = 16;             // backward blocks narrow to this for long T
+constexpr int64_t kBufferBytes = 512 * 1024;  // the backward's recomputed states per block
+constexpr int64_t kAhead = 4;                 // steps prefetched ahead
 
-int64_t grain_blocks(int64_t T) {
-  // enough steps per task (grain * kBlock * T >= ~64k) to amortise the scheduling
-  const int64_t per_block = kBlock * (T > 0 ? T : 1);
+NT_INLINE void prefetch(const void* p, int64_t bytes, bool write) {
+#if defined(__GNUC__)
+  const char* c = static_cast<const char*>(p);
+  for (int64_t off = 0; off < bytes; off += 64) {
+    if (write) {
+      __builtin_prefetch(c + off, 1, 3);
+    } else {
+      __builtin_prefetch(c + off, 0, 3);
+    }
+  }
+#else
+  (void)p, (void)bytes, (void)write;
+#endif
+}
+
+// Enough neuron-steps per task (>= ~64k) to amortise the scheduling.
+int64_t grain(int64_t width, int64_t T) {
+  const int64_t per_block = width * (T > 0 ? T : 1);
   return per_block >= 65536 ? 1 : 65536 / per_block;
 }
-}  // namespace
 
-// One block of neurons [m0, m0 + n), forward over all T steps. The reset kind and whether a
-// refractory period exists are compile-time constants here (RESET, REF), so after inlining
-// the step has no loop-invariant branches left and the compiler can vectorise across neurons.
-template <typename scalar_t, int RESET, bool REF>
-void forward_block(const LifConfig& cfg_in, int64_t T, int64_t M, int64_t m0, int64_t n,
-                   const scalar_t* __restrict__ x, const scalar_t* __restrict__ i0,
-                   const scalar_t* __restrict__ v0, const scalar_t* __restrict__ a0,
-                   const scalar_t* __restrict__ s0, const scalar_t* __restrict__ ref0,
-                   const scalar_t* __restrict__ params, scalar_t* __restrict__ spikes,
-                   scalar_t* __restrict__ v_out, scalar_t* __restrict__ i_out,
-                   scalar_t* __restrict__ a_out, uint8_t* __restrict__ flags,
-                   scalar_t* __restrict__ ref_out) {
-  LifConfig cfg = cfg_in;
-  cfg.reset = RESET;
-  if (!REF) cfg.n_ref = 0;
+// The backward's block width for T steps: as wide as kBlock allows while the recomputed
+// states (4 values and a flag byte per neuron-step) fit in kBufferBytes.
+template <typename scalar_t>
+int64_t backward_width(int64_t T) {
+  const int64_t per_neuron = (T > 0 ? T : 1) * (4 * int64_t(sizeof(scalar_t)) + 1);
+  const int64_t w = (kBufferBytes / per_neuron) / kMinBlock * kMinBlock;
+  return std::max(kMinBlock, std::min(kBlock, w));
+}
+
+// The state of a block of up to kBlock neurons, structure of arrays.
+template <typename scalar_t>
+struct BlockState {
   scalar_t pr[kNumParams][kBlock];
   scalar_t i[kBlock], v[kBlock], a[kBlock], s[kBlock], ref[kBlock];
-  for (int q = 0; q < kNumParams; ++q)
-    for (int64_t j = 0; j < n; ++j) pr[q][j] = params[q * M + m0 + j];
-  for (int64_t j = 0; j < n; ++j) {
-    i[j] = i0[m0 + j];
-    v[j] = v0[m0 + j];
-    a[j] = a0[m0 + j];
-    s[j] = s0[m0 + j];
-    ref[j] = ref0[m0 + j];
-  }
-  const int64_t row = cfg.keep_traces ? M : 0;  // traces of every step, or of the last one
-  for (int64_t t = 0; t < T; ++t) {
-    const int64_t k0 = t * M + m0, kt = t * row + m0;
+
+  // parameters from an (8, P) block, neuron m reading column m % P (lif_scan.h load_params)
+  NT_INLINE void load(int64_t P, int64_t m0, int64_t n, const scalar_t* params,
+                      const scalar_t* i0, const scalar_t* v0, const scalar_t* a0,
+                      const scalar_t* s0, const scalar_t* ref0) {
     for (int64_t j = 0; j < n; ++j) {
-      const LifParams<scalar_t> p{pr[P_BETA][j], pr[P_ALPHA][j], pr[P_RHO][j],
-                                  pr[P_ADAPT][j], pr[P_V_REST][j], pr[P_GAIN][j],
-                                  pr[P_V_TH][j], pr[P_V_RESET][j]};
+      const int64_t c = (m0 + j) % P;
+      for (int q = 0; q < kNumParams; ++q) pr[q][j] = params[q * P + c];
+    }
+    for (int64_t j = 0; j < n; ++j) {
+      i[j] = i0[m0 + j];
+      v[j] = v0[m0 + j];
+      a[j] = a0[m0 + j];
+      s[j] = s0[m0 + j];
+      ref[j] = ref0[m0 + j];
+    }
+  }
+
+  NT_INLINE LifParams<scalar_t> params(int64_t j) const {
+    return {pr[P_BETA][j], pr[P_ALPHA][j], pr[P_RHO][j],  pr[P_ADAPT][j],
+            pr[P_V_REST][j], pr[P_GAIN][j], pr[P_V_TH][j], pr[P_V_RESET][j]};
+  }
+
+  // One step of every neuron of the block; the new state is written to the four rows
+  // (i_row, v_row, a_row, s_row) and, with REF, the held flags to fl_row. Returns how many
+  // inputs were NaN or inf.
+  template <int RESET, bool REF>
+  NT_INLINE int64_t step(const LifConfig& cfg, int64_t n, const scalar_t* __restrict__ x_row,
+                         scalar_t* __restrict__ s_row, scalar_t* __restrict__ v_row,
+                         scalar_t* __restrict__ i_row, scalar_t* __restrict__ a_row,
+                         uint8_t* __restrict__ fl_row) {
+    int64_t bad = 0;
+    for (int64_t j = 0; j < n; ++j) {
+      bad += not_finite(x_row[j]);
       scalar_t ii = i[j], vv = v[j], aa = a[j], ss = s[j], rr = ref[j];
       bool held;
-      lif_step_forward<scalar_t>(p, cfg, x[k0 + j], ii, vv, aa, ss, rr, held);
+      lif_step_forward<scalar_t>(params(j), cfg, x_row[j], ii, vv, aa, ss, rr, held);
       i[j] = ii;
       v[j] = vv;
       a[j] = aa;
       s[j] = ss;
       ref[j] = rr;
-      spikes[k0 + j] = ss;
-      v_out[kt + j] = vv;
-      i_out[kt + j] = ii;
-      a_out[kt + j] = aa;
-      if (REF) flags[kt + j] = held ? kHeld : uint8_t(0);
+      s_row[j] = ss;
+      v_row[j] = vv;
+      i_row[j] = ii;
+      a_row[j] = aa;
+      if (REF) fl_row[j] = held ? kHeld : uint8_t(0);
     }
+    return bad;
   }
-  for (int64_t j = 0; j < n; ++j) ref_out[m0 + j] = ref[j];
+};
+
+template <int RESET, bool REF>
+LifConfig specialise(const LifConfig& cfg_in) {
+  LifConfig cfg = cfg_in;
+  cfg.reset = RESET;
+  if (!REF) cfg.n_ref = 0;
+  return cfg;
 }
 
-template <typename scalar_t, int RESET>
-void forward_block_ref(bool has_ref, const LifConfig& cfg, int64_t T, int64_t M, int64_t m0,
-                       int64_t n, const scalar_t* x, const scalar_t* i0, const scalar_t* v0,
-                       const scalar_t* a0, const scalar_t* s0, const scalar_t* ref0,
-                       const scalar_t* params, scalar_t* spikes, scalar_t* v_out,
-                       scalar_t* i_out, scalar_t* a_out, uint8_t* flags, scalar_t* ref_out) {
-  if (has_ref) {
-    forward_block<scalar_t, RESET, true>(cfg, T, M, m0, n, x, i0, v0, a0, s0, ref0, params,
-                                         spikes, v_out, i_out, a_out, flags, ref_out);
+// Forward of the block [m0, m0 + n) over all T steps; returns the number of NaN/inf inputs.
+template <typename scalar_t, int RESET, bool REF>
+NT_INLINE int64_t forward_block(const LifConfig& cfg_in, int64_t T, int64_t M, int64_t P,
+                                    int64_t m0, int64_t n,
+                   const scalar_t* x, const scalar_t* i0, const scalar_t* v0,
+                   const scalar_t* a0, const scalar_t* s0, const scalar_t* ref0,
+                   const scalar_t* params, scalar_t* spikes, scalar_t* v_out, scalar_t* i_out,
+                   scalar_t* a_out, uint8_t* flags, scalar_t* ref_out) {
+  const LifConfig cfg = specialise<RESET, REF>(cfg_in);
+  BlockState<scalar_t> st;
+  st.load(P, m0, n, params, i0, v0, a0, s0, ref0);
+  const int64_t row = cfg.keep_traces ? M : 0;  // traces of every step, or of the last one
+  int64_t bad = 0;
+  const int64_t bytes = n * int64_t(sizeof(scalar_t));
+  for (int64_t t = 0; t < T; ++t) {
+    if (t + kAhead < T) {
+      prefetch(x + (t + kAhead) * M + m0, bytes, false);
+      prefetch(spikes + (t + kAhead) * M + m0, bytes, true);
+    }
+    const int64_t k0 = t * M + m0, kt = t * row + m0;
+    bad += st.template step<RESET, REF>(cfg, n, x + k0, spikes + k0, v_out + kt, i_out + kt,
+                                        a_out + kt, REF ? flags + kt : nullptr);
+  }
+  for (int64_t j = 0; j < n; ++j) ref_out[m0 + j] = st.ref[j];
+  return bad;
+}
+
+// sg[j] = g(z[j]) for the surrogate KIND.
+template <int KIND, typename scalar_t>
+NT_INLINE void surrogate_row(int64_t n, scalar_t alpha, const scalar_t* __restrict__ z,
+                   scalar_t* __restrict__ sg) {
+  for (int64_t j = 0; j < n; ++j) sg[j] = surrogate_grad_k<KIND>(alpha, z[j]);
+}
+
+template <typename scalar_t>
+NT_INLINE void surrogate_row(int kind, int64_t n, scalar_t alpha, const scalar_t* z, scalar_t* sg) {
+  switch (kind) {
+    case SG_SIGMOID: surrogate_row<SG_SIGMOID>(n, alpha, z, sg); break;
+    case SG_FAST_SIGMOID: surrogate_row<SG_FAST_SIGMOID>(n, alpha, z, sg); break;
+    case SG_ATAN: surrogate_row<SG_ATAN>(n, alpha, z, sg); break;
+    case SG_GAUSSIAN: surrogate_row<SG_GAUSSIAN>(n, alpha, z, sg); break;
+    case SG_TRIANGLE: surrogate_row<SG_TRIANGLE>(n, alpha, z, sg); break;
+    default: surrogate_row<SG_STRAIGHT_THROUGH>(n, alpha, z, sg); break;
+  }
+}
+
+// The gradients flowing into a block, per step: the spikes' (a row, or one value broadcast to
+// every element), and optionally the traces'.
+template <typename scalar_t>
+struct OutputGrads {
+  const scalar_t* spikes;  // (T, M), or a single value if spikes_broadcast
+  bool spikes_broadcast;
+  const scalar_t *v, *i, *a;  // (T, M) or null
+};
+
+// Backward of the block [m0, m0 + n): recompute the forward into `buf`, then reverse.
+// DETACH (cfg.detach_reset) is a template argument too: as a run-time select it kept the
+// compiler from vectorising the reverse step. Without PARAMS no parameter gradient is
+// accumulated (a third of the reverse step's work when the parameters are fixed).
+template <typename scalar_t, bool DETACH, bool PARAMS, int RESET, bool REF>
+NT_INLINE void backward_block(const LifConfig& cfg_in, int64_t T, int64_t M, int64_t P,
+                                  int64_t m0, int64_t n,
+                    const OutputGrads<scalar_t>& g, const scalar_t* x, const scalar_t* i0,
+                    const scalar_t* v0, const scalar_t* a0, const scalar_t* s0,
+                    const scalar_t* ref0, const scalar_t* params, std::vector<scalar_t>& buf,
+                    std::vector<uint8_t>& flag_buf, scalar_t* g_x, scalar_t* g_i0,
+                    scalar_t* g_v0, scalar_t* g_a0, scalar_t* g_s0, scalar_t* g_params) {
+  LifConfig cfg = specialise<RESET, REF>(cfg_in);
+  cfg.keep_traces = true;
+  cfg.detach_reset = DETACH;
+  BlockState<scalar_t> st;
+  st.load(P, m0, n, params, i0, v0, a0, s0, ref0);
+  // the initial state, as the "previous step" of step 0
+  scalar_t init[4][kBlock];
+  for (int64_t j = 0; j < n; ++j) {
+    init[0][j] = st.i[j];
+    init[1][j] = st.v[j];
+    init[2][j] = st.a[j];
+    init[3][j] = st.s[j];
+  }
+  // buf holds, per step t, the rows i, v, a, s of the block (4 n values)
+  scalar_t* b = buf.data();
+  uint8_t* fb = flag_buf.data();
+  const int64_t bytes = n * int64_t(sizeof(scalar_t));
+  for (int64_t t = 0; t < T; ++t) {
+    if (t + kAhead < T) prefetch(x + (t + kAhead) * M + m0, bytes, false);
+    scalar_t* r = b + t * 4 * n;
+    st.template step<RESET, REF>(cfg, n, x + t * M + m0, r + 3 * n, r + n, r, r + 2 * n,
+                                 REF ? fb + t * n : nullptr);
+  }
+
+  scalar_t gi[kBlock], gv[kBlock], ga[kBlock], gs[kBlock], gp[kNumParams][kBlock];
+  scalar_t z[kBlock], sg[kBlock], g_const[kBlock];
+  for (int64_t j = 0; j < n; ++j) {
+    gi[j] = gv[j] = ga[j] = gs[j] = scalar_t(0);
+    for (int q = 0; q < kNumParams; ++q) gp[q][j] = scalar_t(0);
+  }
+  if (g.spikes_broadcast)
+    for (int64_t j = 0; j < n; ++j) g_const[j] = g.spikes[0];
+  const scalar_t sg_alpha = scalar_t(cfg.sg_alpha);
+  // a copy whose address never escapes, so its fields are known constant inside the loops
+  // (the recompute above passed cfg by reference to an outlined call)
+  const LifConfig rc = cfg;
+  for (int64_t t = T - 1; t >= 0; --t) {
+    const int64_t k0 = t * M + m0;
+    if (t >= kAhead) {
+      if (!g.spikes_broadcast) prefetch(g.spikes + k0 - kAhead * M, bytes, false);
+      prefetch(g_x + k0 - kAhead * M, bytes, true);
+    }
+    const scalar_t* r1 = b + t * 4 * n;  // state after step t: i, v, a, s rows
+    const scalar_t* i1 = r1;
+    const scalar_t* v1 = r1 + n;
+    const scalar_t* a1 = r1 + 2 * n;
+    const scalar_t* prev = t > 0 ? r1 - 4 * n : nullptr;
+    const scalar_t* i_prev = t > 0 ? prev : init[0];
+    const scalar_t* v_prev = t > 0 ? prev + n : init[1];
+    const scalar_t* a_prev = t > 0 ? prev + 2 * n : init[2];
+    const scalar_t* s_prev = t > 0 ? prev + 3 * n : init[3];
+    const scalar_t* gs_row = g.spikes_broadcast ? g_const : g.spikes + k0;
+    for (int64_t j = 0; j < n; ++j) {
+      gs[j] += gs_row[j];
+      z[j] = spike_arg(st.params(j), v1[j], a1[j]);
+    }
+    if (g.v != nullptr)
+      for (int64_t j = 0; j < n; ++j) gv[j] += g.v[k0 + j];
+    if (g.i != nullptr)
+      for (int64_t j = 0; j < n; ++j) gi[j] += g.i[k0 + j];
+    if (g.a != nullptr)
+      for (int64_t j = 0; j < n; ++j) ga[j] += g.a[k0 + j];
+    surrogate_row<scalar_t>(rc.surrogate, n, sg_alpha, z, sg);
+    const uint8_t* fl = REF ? fb + t * n : nullptr;
+    scalar_t* gx_row = g_x + k0;
+    for (int64_t j = 0; j < n; ++j) {
+      const bool held = REF && (fl[j] & kHeld);
+      scalar_t gpj[kNumParams] = {};
+      if (PARAMS)
+        for (int q = 0; q < kNumParams; ++q) gpj[q] = gp[q][j];
+      scalar_t gij = gi[j], gvj = gv[j], gaj = ga[j], gsj = gs[j];
+      gx_row[j] = lif_step_backward<scalar_t>(st.params(j), rc, i_prev[j], v_prev[j],
+                                              a_prev[j], s_prev[j], i1[j], held, sg[j], gij,
+                                              gvj, gaj, gsj, gpj);
+      gi[j] = gij;
+      gv[j] = gvj;
+      ga[j] = gaj;
+      gs[j] = gsj;
+      if (PARAMS)
+        for (int q = 0; q < kNumParams; ++q) gp[q][j] = gpj[q];
+    }
+  }
+  for (int64_t j = 0; j < n; ++j) {
+    const int64_t m = m0 + j;
+    g_i0[m] = gi[j];
+    g_v0[m] = gv[j];
+    g_a0[m] = ga[j];
+    g_s0[m] = gs[j];
+    if (PARAMS)
+      for (int q = 0; q < kNumParams; ++q) g_params[q * M + m] = gp[q][j];
+  }
+}
+
+// Calls F<RESET, REF>::run(args...) for the run-time reset kind and refractory flag.
+template <template <int, bool> class F, typename... Args>
+void dispatch(int reset, bool ref, Args&&... args) {
+#define NT_CASE(R)                                     \
+  case R:                                              \
+    if (ref) {                                         \
+      F<R, true>::run(std::forward<Args>(args)...);    \
+    } else {                                           \
+      F<R, false>::run(std::forward<Args>(args)...);   \
+    }                                                  \
+    break;
+  switch (reset) {
+    NT_CASE(RESET_SUBTRACT)
+    NT_CASE(RESET_SUBTRACT_AFTER_LEAK)
+    NT_CASE(RESET_TO_VALUE)
+    default:
+      NT_CASE(RESET_NONE)
+  }
+#undef NT_CASE
+}
+
+// F<RESET, REF>::run for the forward and the backward blocks; the float32 ones cloned per ISA.
+template <typename scalar_t>
+struct Forward {
+  template <int RESET, bool REF>
+  struct Block {
+    template <typename... Args>
+    static void run(int64_t& bad, Args&&... args) {
+      bad += forward_block<scalar_t, RESET, REF>(std::forward<Args>(args)...);
+    }
+  };
+};
+
+template <>
+struct Forward<float> {
+  template <int RESET, bool REF>
+  struct Block {
+    template <typename... Args>
+    NT_CPU_CLONES static void run(int64_t& bad, Args&&... args) {
+      bad += forward_block<float, RESET, REF>(std::forward<Args>(args)...);
+    }
+  };
+};
+
+template <typename scalar_t, bool DETACH, bool PARAMS>
+struct Backward {
+  template <int RESET, bool REF>
+  struct Block {
+    template <typename... Args>
+    static void run(Args&&... args) {
+      backward_block<scalar_t, DETACH, PARAMS, RESET, REF>(std::forward<Args>(args)...);
+    }
+  };
+};
+
+template <bool DETACH, bool PARAMS>
+struct Backward<float, DETACH, PARAMS> {
+  template <int RESET, bool REF>
+  struct Block {
+    template <typename... Args>
+    NT_CPU_CLONES static void run(Args&&... args) {
+      backward_block<float, DETACH, PARAMS, RESET, REF>(std::forward<Args>(args)...);
+    }
+  };
+};
+
+template <typename scalar_t, typename... Args>
+void backward_dispatch(bool detach, bool params, int reset, bool ref, Args&&... args) {
+  if (detach && params) {
+    dispatch<Backward<scalar_t, true, true>::template Block>(reset, ref, args...);
+  } else if (detach) {
+    dispatch<Backward<scalar_t, true, false>::template Block>(reset, ref, args...);
+  } else if (params) {
+    dispatch<Backward<scalar_t, false, true>::template Block>(reset, ref, args...);
   } else {
-    forward_block<scalar_t, RESET, false>(cfg, T, M, m0, n, x, i0, v0, a0, s0, ref0, params,
-                                          spikes, v_out, i_out, a_out, flags, ref_out);
+    dispatch<Backward<scalar_t, false, false>::template Block>(reset, ref, args...);
   }
 }
+}  // namespace
 
 template <typename scalar_t>
-void lif_scan_forward_cpu(const LifConfig& cfg, int64_t T, int64_t M, const scalar_t* x,
-                          const scalar_t* i0, const scalar_t* v0, const scalar_t* a0,
-                          const scalar_t* s0, const scalar_t* ref0, const scalar_t* params,
-                          scalar_t* spikes, scalar_t* v_out, scalar_t* i_out, scalar_t* a_out,
-                          uint8_t* flags, scalar_t* ref_out) {
+void lif_scan_forward_cpu(const LifConfig& cfg, int64_t T, int64_t M, int64_t P,
+                          const scalar_t* x, const scalar_t* i0, const scalar_t* v0,
+                          const scalar_t* a0, const scalar_t* s0, const scalar_t* ref0,
+                          const scalar_t* params, scalar_t* spikes, scalar_t* v_out,
+                          scalar_t* i_out, scalar_t* a_out, uint8_t* flags, scalar_t* ref_out,
+                          int64_t* nonfinite) {
   const int64_t nblocks = (M + kBlock - 1) / kBlock;
-  const bool has_ref = cfg.n_ref > 0;
-  at::parallel_for(0, nblocks, grain_blocks(T), [&](int64_t b_begin, int64_t b_end) {
+  std::atomic<int64_t> bad_total{0};
+  at::parallel_for(0, nblocks, grain(kBlock, T), [&](int64_t b_begin, int64_t b_end) {
+    int64_t bad = 0;
     for (int64_t b = b_begin; b < b_end; ++b) {
       const int64_t m0 = b * kBlock;
-      const int64_t n = (M - m0) < kBlock ? (M - m0) : kBlock;
-#define NT_FWD_BLOCK(R)                                                                       \
-  forward_block_ref<scalar_t, R>(has_ref, cfg, T, M, m0, n, x, i0, v0, a0, s0, ref0, params, \
-                                 spikes, v_out, i_out, a_out, flags, ref_out)
-      switch (cfg.reset) {
-        case RESET_SUBTRACT: NT_FWD_BLOCK(RESET_SUBTRACT); break;
-        case RESET_SUBTRACT_AFTER_LEAK: NT_FWD_BLOCK(RESET_SUBTRACT_AFTER_LEAK); break;
-        case RESET_TO_VALUE: NT_FWD_BLOCK(RESET_TO_VALUE); break;
-        default: NT_FWD_BLOCK(RESET_NONE); break;
-      }
-#undef NT_FWD_BLOCK
+      const int64_t n = std::min(kBlock, M - m0);
+      dispatch<Forward<scalar_t>::template Block>(cfg.reset, cfg.n_ref > 0, bad, cfg, T, M, P,
+                                                  m0, n, x, i0, v0, a0, s0, ref0, params,
+                                                  spikes, v_out, i_out, a_out, flags, ref_out);
     }
+    bad_total += bad;
   });
+  *nonfinite += bad_total.load();
 }
 
 template <typename scalar_t>
-void lif_scan_backward_cpu(const LifConfig& cfg, int64_t T, int64_t M,
-                           const scalar_t* g_spikes, const scalar_t* g_v, const scalar_t* g_i,
-                           const scalar_t* g_a, const scalar_t* i0, const scalar_t* v0,
-                           const scalar_t* a0, const scalar_t* s0, const scalar_t* params,
-                           const scalar_t* spikes, const scalar_t* v_seq,
-                           const scalar_t* i_seq, const scalar_t* a_seq, const uint8_t* flags,
-                           scalar_t* g_x, scalar_t* g_i0, scalar_t* g_v0, scalar_t* g_a0,
-                           scalar_t* g_s0, scalar_t* g_params) {
-  const int64_t nblocks = (M + kBlock - 1) / kBlock;
-  at::parallel_for(0, nblocks, grain_blocks(T), [&](int64_t b_begin, int64_t b_end) {
-    LifParams<scalar_t> p[kBlock];
-    scalar_t gi[kBlock], gv[kBlock], ga[kBlock], gs[kBlock], gp[kBlock][kNumParams];
+void lif_scan_backward_cpu(const LifConfig& cfg, int64_t T, int64_t M, int64_t P,
+                           const scalar_t* g_spikes, bool g_spikes_broadcast,
+                           const scalar_t* g_v, const scalar_t* g_i, const scalar_t* g_a,
+                           const scalar_t* x, const scalar_t* i0, const scalar_t* v0,
+                           const scalar_t* a0, const scalar_t* s0, const scalar_t* ref0,
+                           const scalar_t* params, scalar_t* g_x, scalar_t* g_i0,
+                           scalar_t* g_v0, scalar_t* g_a0, scalar_t* g_s0,
+                           scalar_t* g_params) {
+  const int64_t width = backward_width<scalar_t>(T);
+  const int64_t nblocks = (M + width - 1) / width;
+  const OutputGrads<scalar_t> g{g_spikes, g_spikes_broadcast, g_v, g_i, g_a};
+  const bool has_ref = cfg.n_ref > 0;
+  at::parallel_for(0, nblocks, grain(width, T), [&](int64_t b_begin, int64_t b_end) {
+    // per thread, kept between calls: its pages are touched once
+    thread_local std::vector<scalar_t> buf;
+    thread_local std::vector<uint8_t> flag_buf;
+    buf.resize(std::max(buf.size(), static_cast<size_t>(T * 4 * width)));
+    flag_buf.resize(std::max(flag_buf.size(), has_ref ? static_cast<size_t>(T * width) : 0));
     for (int64_t b = b_begin; b < b_end; ++b) {
-      const int64_t m0 = b * kBlock;
-      const int64_t n = (M - m0) < kBlock ? (M - m0) : kBlock;
-      for (int64_t j = 0; j < n; ++j) {
-        p[j] = load_params(params, M, m0 + j);
-        gi[j] = gv[j] = ga[j] = gs[j] = scalar_t(0);
-        for (int q = 0; q < kNumParams; ++q) gp[j][q] = scalar_t(0);
-      }
-      for (int64_t t = T - 1; t >= 0; --t) {
-        const int64_t k0 = t * M + m0;
-        const bool first = t == 0;
-        for (int64_t j = 0; j < n; ++j) {
-          const int64_t k = k0 + j;
-          const int64_t m = m0 + j;
-          gs[j] += g_spikes[k];
-          if (g_v != nullptr) gv[j] += g_v[k];
-          if (g_i != nullptr) gi[j] += g_i[k];
-          if (g_a != nullptr) ga[j] += g_a[k];
-          const int64_t kp = k - M;
-          const scalar_t i_prev = first ? i0[m] : i_seq[kp];
-          const scalar_t v_prev = first ? v0[m] : v_seq[kp];
-          const scalar_t a_prev = first ? a0[m] : a_seq[kp];
-          const scalar_t s_prev = first ? s0[m] : spikes[kp];
-          const bool held = flags != nullptr && (flags[k] & kHeld);
-          g_x[k] = lif_step_backward<scalar_t>(p[j], cfg, i_prev, v_prev, a_prev, s_prev,
-                                               i_seq[k], v_seq[k], a_seq[k], held, gi[j], gv[j],
-                                               ga[j], gs[j], gp[j]);
-        }
-      }
-      for (int64_t j = 0; j < n; ++j) {
-        const int64_t m = m0 + j;
-        g_i0[m] = gi[j];
-        g_v0[m] = gv[j];
-        g_a0[m] = ga[j];
-        g_s0[m] = gs[j];
-        for (int q = 0; q < kNumParams; ++q) g_params[q * M + m] = gp[j][q];
-      }
+      const int64_t m0 = b * width;
+      const int64_t n = std::min(width, M - m0);
+      backward_dispatch<scalar_t>(cfg.detach_reset, g_params != nullptr, cfg.reset, has_ref,
+                                  cfg, T, M, P, m0, n, g, x, i0, v0, a0, s0, ref0, params, buf,
+                                  flag_buf, g_x, g_i0, g_v0, g_a0, g_s0, g_params);
     }
   });
 }
 
 #define NT_INSTANTIATE(scalar_t)                                                               \
   template void lif_scan_forward_cpu<scalar_t>(                                               \
-      const LifConfig&, int64_t, int64_t, const scalar_t*, const scalar_t*, const scalar_t*,  \
-      const scalar_t*, const scalar_t*, const scalar_t*, const scalar_t*, scalar_t*,          \
-      scalar_t*, scalar_t*, scalar_t*, uint8_t*, scalar_t*);                                  \
+      const LifConfig&, int64_t, int64_t, int64_t, const scalar_t*, const scalar_t*,          \
+      const scalar_t*, const scalar_t*, const scalar_t*, const scalar_t*, const scalar_t*,    \
+      scalar_t*, scalar_t*, scalar_t*, scalar_t*, uint8_t*, scalar_t*, int64_t*);             \
   template void lif_scan_backward_cpu<scalar_t>(                                              \
-      const LifConfig&, int64_t, int64_t, const scalar_t*, const scalar_t*, const scalar_t*,  \
+      const LifConfig&, int64_t, int64_t, int64_t, const scalar_t*, bool, const scalar_t*,    \
       const scalar_t*, const scalar_t*, const scalar_t*, const scalar_t*, const scalar_t*,    \
-      const scalar_t*, const scalar_t*, const scalar_t*, const scalar_t*, const scalar_t*,    \
-      const uint8_t*, scalar_t*, scalar_t*, scalar_t*, scalar_t*, scalar_t*, scalar_t*);
+      const scalar_t*, const scalar_t*, const scalar_t*, const scalar_t*, scalar_t*,          \
+      scalar_t*, scalar_t*, scalar_t*, scalar_t*, scalar_t*);
 NT_INSTANTIATE(float)
 NT_INSTANTIATE(double)
 #undef NT_INSTANTIATE

@@ -1,9 +1,13 @@
-// Launchers of the LIF-family scan, CUDA (lif_cuda.cu) and CPU (lif_cpu.cpp): plain pointers, no torch types, so the
-// .cu compiles with plain nvcc. The binding (binding.cpp, built with NT_WITH_CUDA) calls these
-// with the data pointers of checked, contiguous tensors and the current CUDA stream.
+// Launchers of the LIF-family scan, CUDA (lif_cuda.cu) and CPU (lif_cpu.cpp): plain pointers,
+// no torch types, so the .cu compiles with plain nvcc. The binding (binding.cpp, built with
+// NT_WITH_CUDA) calls these with the data pointers of checked, contiguous tensors and the
+// current CUDA stream.
 //
-// Layout: sequences (T, M) row-major, per-neuron state (M,), parameters (8, M) in the order of
-// lif_scan.h's ParamIndex. `flags` may be null when cfg.n_ref == 0; g_v, g_i, g_a may be null.
+// Layout: sequences (T, M) row-major, per-neuron state (M,), parameters (8, P) in the order of
+// lif_scan.h's ParamIndex, neuron m reading column m % P (load_params). `flags` may be null
+// when cfg.n_ref == 0; g_v, g_i, g_a may be null; g_params (8, M), the gradients per neuron,
+// may be null when no parameter needs one. `nonfinite` (one int64, zero on entry, device
+// memory for CUDA) receives the number of NaN/inf inputs.
 #pragma once
 
 #include <stdint.h>
@@ -13,14 +17,17 @@
 namespace neuraltide {
 
 template <typename scalar_t>
-void lif_scan_forward_cuda(const LifConfig& cfg, int64_t T, int64_t M, const scalar_t* x,
-                           const scalar_t* i0, const scalar_t* v0, const scalar_t* a0,
-                           const scalar_t* s0, const scalar_t* ref0, const scalar_t* params,
-                           scalar_t* spikes, scalar_t* v_out, scalar_t* i_out, scalar_t* a_out,
-                           uint8_t* flags, scalar_t* ref_out, void* stream);
+void lif_scan_forward_cuda(const LifConfig& cfg, int64_t T, int64_t M, int64_t P,
+                           const scalar_t* x, const scalar_t* i0, const scalar_t* v0,
+                           const scalar_t* a0, const scalar_t* s0, const scalar_t* ref0,
+                           const scalar_t* params, scalar_t* spikes, scalar_t* v_out,
+                           scalar_t* i_out, scalar_t* a_out, uint8_t* flags, scalar_t* ref_out,
+                           int64_t* nonfinite, void* stream);
 
+// The CUDA backward reads the traces of a forward run with cfg.keep_traces (the binding
+// recomputes them into temporaries).
 template <typename scalar_t>
-void lif_scan_backward_cuda(const LifConfig& cfg, int64_t T, int64_t M,
+void lif_scan_backward_cuda(const LifConfig& cfg, int64_t T, int64_t M, int64_t P,
                             const scalar_t* g_spikes, const scalar_t* g_v, const scalar_t* g_i,
                             const scalar_t* g_a, const scalar_t* i0, const scalar_t* v0,
                             const scalar_t* a0, const scalar_t* s0, const scalar_t* params,
@@ -29,23 +36,26 @@ void lif_scan_backward_cuda(const LifConfig& cfg, int64_t T, int64_t M,
                             scalar_t* g_x, scalar_t* g_i0, scalar_t* g_v0, scalar_t* g_a0,
                             scalar_t* g_s0, scalar_t* g_params, void* stream);
 
-// CPU twins (lif_cpu.cpp): the same loops over neurons, parallel with at::parallel_for.
+// CPU twins (lif_cpu.cpp): the same steps over blocks of neurons, parallel with
+// at::parallel_for.
 template <typename scalar_t>
-void lif_scan_forward_cpu(const LifConfig& cfg, int64_t T, int64_t M, const scalar_t* x,
-                          const scalar_t* i0, const scalar_t* v0, const scalar_t* a0,
-                          const scalar_t* s0, const scalar_t* ref0, const scalar_t* params,
-                          scalar_t* spikes, scalar_t* v_out, scalar_t* i_out, scalar_t* a_out,
-                          uint8_t* flags, scalar_t* ref_out);
+void lif_scan_forward_cpu(const LifConfig& cfg, int64_t T, int64_t M, int64_t P,
+                          const scalar_t* x, const scalar_t* i0, const scalar_t* v0,
+                          const scalar_t* a0, const scalar_t* s0, const scalar_t* ref0,
+                          const scalar_t* params, scalar_t* spikes, scalar_t* v_out,
+                          scalar_t* i_out, scalar_t* a_out, uint8_t* flags, scalar_t* ref_out,
+                          int64_t* nonfinite);
 
+// The CPU backward recomputes the forward from x and the initial state (nothing per step is
+// saved); g_spikes is (T, M), or one value broadcast to every element if g_spikes_broadcast.
 template <typename scalar_t>
-void lif_scan_backward_cpu(const LifConfig& cfg, int64_t T, int64_t M,
-                           const scalar_t* g_spikes, const scalar_t* g_v, const scalar_t* g_i,
-                           const scalar_t* g_a, const scalar_t* i0, const scalar_t* v0,
-                           const scalar_t* a0, const scalar_t* s0, const scalar_t* params,
-                           const scalar_t* spikes, const scalar_t* v_seq,
-                           const scalar_t* i_seq, const scalar_t* a_seq, const uint8_t* flags,
-                           scalar_t* g_x, scalar_t* g_i0, scalar_t* g_v0, scalar_t* g_a0,
-                           scalar_t* g_s0, scalar_t* g_params);
+void lif_scan_backward_cpu(const LifConfig& cfg, int64_t T, int64_t M, int64_t P,
+                           const scalar_t* g_spikes, bool g_spikes_broadcast,
+                           const scalar_t* g_v, const scalar_t* g_i, const scalar_t* g_a,
+                           const scalar_t* x, const scalar_t* i0, const scalar_t* v0,
+                           const scalar_t* a0, const scalar_t* s0, const scalar_t* ref0,
+                           const scalar_t* params, scalar_t* g_x, scalar_t* g_i0,
+                           scalar_t* g_v0, scalar_t* g_a0, scalar_t* g_s0, scalar_t* g_params);
 
 // Returns the last CUDA error as text, or null if none (so the binding can TORCH_CHECK it).
 const char* lif_cuda_last_error();

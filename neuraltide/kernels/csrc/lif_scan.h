@@ -22,12 +22,13 @@
 // round-to-nearest intrinsics on the device; host builds must not pass -ffast-math or
 // -ffp-contract=fast), since PyTorch evaluates each operation separately.
 //
-// Saved for backward, per neuron-step (outputs of the forward, kept by autograd):
-//   spikes s' (sizeof(scalar_t)), v' (sizeof(scalar_t)), i' (sizeof(scalar_t)),
-//   a' (sizeof(scalar_t)) and, only when n_ref > 0, one flag byte (bit 0: held).
-//   = 16 bytes (float32) or 32 bytes (float64), +1 with a refractory period; the spikes and
-//   v' are the op's outputs anyway. Everything else (theta, vr, the surrogate's argument z)
-//   is recomputed in the backward from these and the previous step's saved values.
+// Saved for backward: nothing per step beyond the input. The backward recomputes the forward
+// from x and the initial state (the same lif_step_forward, so the same values bit for bit) and
+// then runs the reverse scan: on the CPU a block of neurons at a time, its recomputed states
+// (i', v', a', s' and, with a refractory period, one flag byte) held in a buffer that stays in
+// the core's cache; on the GPU into temporary (T, M) traces that live only during the
+// backward. Autograd keeps x (which the caller usually holds anyway), the initial state and
+// the (8, M) parameters: per neuron-step, sizeof(scalar_t) for x and no more.
 //
 // Backward, per step in reverse time: given the adjoints of the new state (carried from the
 // next step plus this step's output gradients), returns the adjoints of the old state and
@@ -77,19 +78,28 @@ struct LifParams {
   scalar_t beta, alpha, rho, adapt, v_rest, gain, v_th, v_reset;
 };
 
-// Load neuron m's parameters from an (8, M) row-major block.
+// Load neuron m's parameters from an (8, P) row-major block. Neuron m reads column m % P:
+// P = 1 gives every neuron the same values (parameters per layer), P = neurons per sample
+// gives each neuron its own values in every sample of a batch, P = M one column per neuron.
 template <typename scalar_t>
-NT_HD LifParams<scalar_t> load_params(const scalar_t* p, int64_t M, int64_t m) {
+NT_HD LifParams<scalar_t> load_params(const scalar_t* p, int64_t P, int64_t m) {
+  const int64_t c = m % P;
   LifParams<scalar_t> q;
-  q.beta = p[P_BETA * M + m];
-  q.alpha = p[P_ALPHA * M + m];
-  q.rho = p[P_RHO * M + m];
-  q.adapt = p[P_ADAPT * M + m];
-  q.v_rest = p[P_V_REST * M + m];
-  q.gain = p[P_GAIN * M + m];
-  q.v_th = p[P_V_TH * M + m];
-  q.v_reset = p[P_V_RESET * M + m];
+  q.beta = p[P_BETA * P + c];
+  q.alpha = p[P_ALPHA * P + c];
+  q.rho = p[P_RHO * P + c];
+  q.adapt = p[P_ADAPT * P + c];
+  q.v_rest = p[P_V_REST * P + c];
+  q.gain = p[P_GAIN * P + c];
+  q.v_th = p[P_V_TH * P + c];
+  q.v_reset = p[P_V_RESET * P + c];
   return q;
+}
+
+// 1 if x is NaN or +-inf (x - x is NaN then, 0 otherwise; no fast-math here to fold it).
+template <typename scalar_t>
+NT_HD int64_t not_finite(scalar_t x) {
+  return (x - x) != scalar_t(0) ? 1 : 0;
 }
 
 // ---- unfused IEEE arithmetic (bit parity with PyTorch's one-op-at-a-time evaluation) -------
@@ -137,34 +147,47 @@ NT_HD double nt_sub(double a, double b) {
 }
 
 // ---- surrogate derivatives g(z) (neuraltide/surrogate.py, `derivative`) ---------------------
+// KIND as a template argument, so a loop over neurons that calls it is one straight-line body
+// (the CPU twin vectorises it); surrogate_grad() picks KIND at run time.
+template <int KIND, typename scalar_t>
+NT_HD scalar_t surrogate_grad_k(scalar_t alpha, scalar_t z) {
+  const scalar_t one = scalar_t(1);
+  if (KIND == SG_SIGMOID) {
+    const scalar_t s = one / (one + exp(-alpha * z));
+    return alpha * s * (one - s);
+  } else if (KIND == SG_FAST_SIGMOID) {
+    const scalar_t d = alpha * fabs(z) + one;
+    return one / (d * d);
+  } else if (KIND == SG_ATAN) {
+    const scalar_t u = scalar_t(1.57079632679489661923) * alpha * z;  // pi/2 * alpha * z
+    return alpha / scalar_t(2) / (one + u * u);
+  } else if (KIND == SG_GAUSSIAN) {
+    const scalar_t u = alpha * z;
+    return alpha * scalar_t(0.39894228040143267794) * exp(scalar_t(-0.5) * u * u);
+  } else if (KIND == SG_TRIANGLE) {
+    const scalar_t r = one - alpha * fabs(z);
+    return r > scalar_t(0) ? alpha * r : scalar_t(0);
+  } else {  // SG_STRAIGHT_THROUGH
+    return fabs(z) <= one / alpha ? one : scalar_t(0);
+  }
+}
+
 template <typename scalar_t>
 NT_HD scalar_t surrogate_grad(int kind, scalar_t alpha, scalar_t z) {
-  const scalar_t one = scalar_t(1);
   switch (kind) {
-    case SG_SIGMOID: {
-      const scalar_t s = one / (one + exp(-alpha * z));
-      return alpha * s * (one - s);
-    }
-    case SG_FAST_SIGMOID: {
-      const scalar_t d = alpha * fabs(z) + one;
-      return one / (d * d);
-    }
-    case SG_ATAN: {
-      const scalar_t u = scalar_t(1.57079632679489661923) * alpha * z;  // pi/2 * alpha * z
-      return alpha / scalar_t(2) / (one + u * u);
-    }
-    case SG_GAUSSIAN: {
-      const scalar_t u = alpha * z;
-      return alpha * scalar_t(0.39894228040143267794) * exp(scalar_t(-0.5) * u * u);
-    }
-    case SG_TRIANGLE: {
-      const scalar_t r = one - alpha * fabs(z);
-      return r > scalar_t(0) ? alpha * r : scalar_t(0);
-    }
-    case SG_STRAIGHT_THROUGH:
-    default:
-      return fabs(z) <= one / alpha ? one : scalar_t(0);
+    case SG_SIGMOID: return surrogate_grad_k<SG_SIGMOID>(alpha, z);
+    case SG_FAST_SIGMOID: return surrogate_grad_k<SG_FAST_SIGMOID>(alpha, z);
+    case SG_ATAN: return surrogate_grad_k<SG_ATAN>(alpha, z);
+    case SG_GAUSSIAN: return surrogate_grad_k<SG_GAUSSIAN>(alpha, z);
+    case SG_TRIANGLE: return surrogate_grad_k<SG_TRIANGLE>(alpha, z);
+    default: return surrogate_grad_k<SG_STRAIGHT_THROUGH>(alpha, z);
   }
+}
+
+// The spike's argument z = v' - (v_th + a'): s' = H(z) on steps that are not held.
+template <typename scalar_t>
+NT_HD scalar_t spike_arg(const LifParams<scalar_t>& p, scalar_t v1, scalar_t a1) {
+  return nt_sub(v1, nt_add(p.v_th, a1));
 }
 
 // ---- one step forward ------------------------------------------------------------------------
@@ -199,7 +222,7 @@ NT_HD void lif_step_forward(const LifParams<scalar_t>& p, const LifConfig& cfg, 
       ref = count;
     }
   }
-  const scalar_t z = nt_sub(v_new, nt_add(p.v_th, a_new));
+  const scalar_t z = spike_arg(p, v_new, a_new);
   i = i_new;
   v = v_new;
   a = a_new;
@@ -207,15 +230,15 @@ NT_HD void lif_step_forward(const LifParams<scalar_t>& p, const LifConfig& cfg, 
 }
 
 // ---- one step backward -----------------------------------------------------------------------
-// Old state (i0, v0, a0, s0) and new state (i1, v1, a1) as saved; on entry gi, gv, ga, gs hold
-// the adjoints of the new state (i1, v1, a1, s1), on exit those of the old state. Returns the
-// input's gradient and adds to the 8 parameter gradients `gp`.
+// Old state (i0, v0, a0, s0) and new state (i1, v1, a1, held) of the step; sg = g(z), the
+// surrogate derivative at this step's spike_arg. On entry gi, gv, ga, gs hold the adjoints of
+// the new state (i1, v1, a1, s1), on exit those of the old state. Returns the input's gradient
+// and adds to the 8 parameter gradients `gp`.
 template <typename scalar_t>
 NT_HD scalar_t lif_step_backward(const LifParams<scalar_t>& p, const LifConfig& cfg,
                                  scalar_t i0, scalar_t v0, scalar_t a0, scalar_t s0,
-                                 scalar_t i1, scalar_t v1, scalar_t a1, bool held,
-                                 scalar_t& gi, scalar_t& gv, scalar_t& ga, scalar_t& gs,
-                                 scalar_t* gp) {
+                                 scalar_t i1, bool held, scalar_t sg, scalar_t& gi,
+                                 scalar_t& gv, scalar_t& ga, scalar_t& gs, scalar_t* gp) {
   const scalar_t one = scalar_t(1);
   const scalar_t zero = scalar_t(0);
   const int reset = cfg.reset;
@@ -228,11 +251,7 @@ NT_HD scalar_t lif_step_backward(const LifParams<scalar_t>& p, const LifConfig& 
     vr = (one - s0) * v0 + s0 * p.v_reset;
   }
   // spike: s1 = H(z) * !held, z = v1 - (v_th + a1)
-  scalar_t gz = zero;
-  if (!held && gs != zero) {
-    const scalar_t z = nt_sub(v1, nt_add(p.v_th, a1));
-    gz = gs * surrogate_grad<scalar_t>(cfg.surrogate, scalar_t(cfg.sg_alpha), z);
-  }
+  const scalar_t gz = held ? zero : gs * sg;
   const scalar_t gv1 = gv + gz;
   const scalar_t ga1 = ga - gz;
   gp[P_V_TH] -= gz;
@@ -294,17 +313,19 @@ NT_HD scalar_t lif_step_backward(const LifParams<scalar_t>& p, const LifConfig& 
 // Forward: reads x and the initial state (i, v, a, s, ref of neuron m); writes spikes, v_out,
 // i_out, a_out (the state after each step, or only the last one in row 0 without
 // cfg.keep_traces), flags (if n_ref > 0; may be null otherwise) and the final refractory count
-// ref_out.
+// ref_out. Returns how many of the neuron's inputs were NaN or inf.
 template <typename scalar_t>
-NT_HD void lif_scan_forward(const LifParams<scalar_t>& p, const LifConfig& cfg, int64_t T,
-                            int64_t M, int64_t m, const scalar_t* x, scalar_t i, scalar_t v,
-                            scalar_t a, scalar_t s, scalar_t ref, scalar_t* spikes,
-                            scalar_t* v_out, scalar_t* i_out, scalar_t* a_out, uint8_t* flags,
-                            scalar_t* ref_out) {
+NT_HD int64_t lif_scan_forward(const LifParams<scalar_t>& p, const LifConfig& cfg, int64_t T,
+                               int64_t M, int64_t m, const scalar_t* x, scalar_t i, scalar_t v,
+                               scalar_t a, scalar_t s, scalar_t ref, scalar_t* spikes,
+                               scalar_t* v_out, scalar_t* i_out, scalar_t* a_out,
+                               uint8_t* flags, scalar_t* ref_out) {
   const int64_t row = cfg.keep_traces ? M : 0;
+  int64_t bad = 0;
   for (int64_t t = 0; t < T; ++t) {
     const int64_t k = t * M + m, kt = t * row + m;
     bool held;
+    bad += not_finite(x[k]);
     lif_step_forward<scalar_t>(p, cfg, x[k], i, v, a, s, ref, held);
     spikes[k] = s;
     v_out[kt] = v;
@@ -313,11 +334,13 @@ NT_HD void lif_scan_forward(const LifParams<scalar_t>& p, const LifConfig& cfg, 
     if (flags != nullptr) flags[kt] = held ? kHeld : uint8_t(0);
   }
   ref_out[m] = ref;
+  return bad;
 }
 
-// Backward: g_spikes is required; g_v, g_i, g_a (gradients of the state traces) may be null.
-// Writes g_x (T, M), the initial-state gradients g_i0, g_v0, g_a0, g_s0 (M,) and the
-// per-neuron parameter gradients g_params (8, M).
+// Backward, over the traces a forward with cfg.keep_traces wrote: g_spikes is required; g_v,
+// g_i, g_a (gradients of the state traces) may be null. Writes g_x (T, M), the initial-state
+// gradients g_i0, g_v0, g_a0, g_s0 (M,) and, unless g_params is null, the parameter gradients
+// of each neuron (8, M).
 template <typename scalar_t>
 NT_HD void lif_scan_backward(const LifParams<scalar_t>& p, const LifConfig& cfg, int64_t T,
                              int64_t M, int64_t m, const scalar_t* g_spikes,
@@ -344,14 +367,17 @@ NT_HD void lif_scan_backward(const LifParams<scalar_t>& p, const LifConfig& cfg,
     const scalar_t a0 = first ? a_init : a_seq[kp];
     const scalar_t s0 = first ? s_init : spikes[kp];
     const bool held = flags != nullptr && (flags[k] & kHeld);
-    g_x[k] = lif_step_backward<scalar_t>(p, cfg, i0, v0, a0, s0, i_seq[k], v_seq[k], a_seq[k],
-                                         held, gi, gv, ga, gs, gp);
+    const scalar_t sg = surrogate_grad<scalar_t>(cfg.surrogate, scalar_t(cfg.sg_alpha),
+                                                 spike_arg(p, v_seq[k], a_seq[k]));
+    g_x[k] = lif_step_backward<scalar_t>(p, cfg, i0, v0, a0, s0, i_seq[k], held, sg, gi, gv, ga,
+                                         gs, gp);
   }
   g_i0[m] = gi;
   g_v0[m] = gv;
   g_a0[m] = ga;
   g_s0[m] = gs;
-  for (int q = 0; q < kNumParams; ++q) g_params[q * M + m] = gp[q];
+  if (g_params != nullptr)
+    for (int q = 0; q < kNumParams; ++q) g_params[q * M + m] = gp[q];
 }
 
 }  // namespace neuraltide
