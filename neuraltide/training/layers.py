@@ -22,7 +22,7 @@ Example (a spiking MLP)::
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 from torch import Tensor, nn
@@ -30,7 +30,13 @@ from torch import Tensor, nn
 from ..neurons import LIF, Reset
 from ..neurons._base import NeuronModel, detach_state
 
-__all__ = ["LeakyReadout", "Spiking", "SpikingRecurrent", "TimeDistributed"]
+__all__ = [
+    "LeakyReadout",
+    "Spiking",
+    "SpikingRecurrent",
+    "SpikingRecurrentState",
+    "TimeDistributed",
+]
 
 
 def _sequence(owner: str, x: object, min_dim: int = 3) -> Tensor:
@@ -94,18 +100,25 @@ class LeakyReadout(nn.Module):
         n: number of outputs.
         beta: decay per step, in (0, 1].
         learnable: learn ``beta`` per output (kept in (0, 1] by its reparametrisation).
+        stateful: keep the final membrane between calls in ``.state`` (the integrator's state
+            tuple), so that the next call goes on from it instead of :math:`v_0 = 0` (for
+            streaming and truncated BPTT: call :meth:`detach_state` between chunks,
+            :meth:`reset_state` between sequences). Default: every call starts at rest.
 
     Shape:
         ``(T, batch, n)`` in, membrane ``(T, batch, n)`` out.
     """
 
-    def __init__(self, n: int, beta: float = 0.9, *, learnable: bool = False) -> None:
+    def __init__(self, n: int, beta: float = 0.9, *, learnable: bool = False,
+                 stateful: bool = False) -> None:
         super().__init__()
         if not isinstance(n, int) or isinstance(n, bool) or n < 1:
             raise ValueError(f"LeakyReadout: n must be an int >= 1, got {n!r}.")
         self.n = n
         self.integrator = LIF.dimensionless(beta=beta, reset=Reset.NONE, shape=(n,),
                                             learn=("beta",) if learnable else ())
+        self.stateful = bool(stateful)
+        self.state: Any = None
 
     @property
     def beta(self) -> Tensor:
@@ -119,7 +132,19 @@ class LeakyReadout(nn.Module):
                 f"LeakyReadout: input must end in n = {self.n} features, got shape "
                 f"{tuple(x.shape)}."
             )
-        return self.integrator.run(x, record=("v",)).traces["v"]
+        rec = self.integrator.run(x, self.state if self.stateful else None, record=("v",))
+        if self.stateful:
+            self.state = rec.state
+        return rec.traces["v"]
+
+    def detach_state(self) -> None:
+        """Cut the gradient at the kept state (truncated BPTT)."""
+        if self.state is not None:
+            self.state = detach_state(self.state)
+
+    def reset_state(self) -> None:
+        """Start the next call at rest (:math:`v_0 = 0`)."""
+        self.state = None
 
 
 class TimeDistributed(nn.Module):
@@ -143,21 +168,40 @@ class TimeDistributed(nn.Module):
         return y.reshape(T, B, *y.shape[1:])
 
 
+class SpikingRecurrentState(NamedTuple):
+    r"""What a stateful :class:`SpikingRecurrent` keeps between calls.
+
+    Attributes:
+        neuron: the neuron model's state after the last step (its ``State`` tuple).
+        s: the spikes of the last step ``(batch, n)``, which feed :math:`W_\text{rec}` at the
+            next step.
+    """
+
+    neuron: Any
+    s: Tensor
+
+
 class SpikingRecurrent(nn.Module):
     r"""A recurrent spiking layer: :math:`x_t = W_\text{in} u_t + W_\text{rec} s_{t-1}`, then
-    the neuron's step.
+    the neuron's step (from rest and :math:`s_0 = 0`).
 
     Args:
         n_in: input features.
         n: neurons.
         neuron: the neuron model (per-layer parameters, or per-neuron with ``shape=(n,)``).
         bias: give the input projection a bias.
+        stateful: keep the final state between calls in ``.state``, a
+            :class:`SpikingRecurrentState` (the neuron state and the last spikes, so that a
+            sequence run in chunks gives the output of one run on the whole sequence; for
+            streaming and truncated BPTT: call :meth:`detach_state` between chunks,
+            :meth:`reset_state` between sequences). Default: every call starts at rest.
 
     Shape:
         ``(T, batch, n_in)`` in, spikes ``(T, batch, n)`` out.
     """
 
-    def __init__(self, n_in: int, n: int, neuron: NeuronModel, *, bias: bool = True) -> None:
+    def __init__(self, n_in: int, n: int, neuron: NeuronModel, *, bias: bool = True,
+                 stateful: bool = False) -> None:
         super().__init__()
         for name, value in (("n_in", n_in), ("n", n)):
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
@@ -171,6 +215,8 @@ class SpikingRecurrent(nn.Module):
         self.input = nn.Linear(n_in, n, bias=bias)
         self.recurrent = nn.Linear(n, n, bias=False)
         self.neuron = neuron
+        self.stateful = bool(stateful)
+        self.state: SpikingRecurrentState | None = None
 
     def forward(self, x: Tensor) -> Tensor:
         x = _sequence("SpikingRecurrent", x)
@@ -180,11 +226,33 @@ class SpikingRecurrent(nn.Module):
                 f"shape {tuple(x.shape)}."
             )
         drive = self.input(x)  # all steps at once; only the recurrence needs the loop
-        state = self.neuron.initial_state(drive.shape[1:], drive.device, drive.dtype)
+        kept = self.state if self.stateful else None
+        if kept is None:
+            state = self.neuron.initial_state(drive.shape[1:], drive.device, drive.dtype)
+            s = torch.zeros_like(drive[0])
+        elif kept.s.shape != drive.shape[1:]:
+            raise ValueError(
+                f"SpikingRecurrent: the kept state is for steps shaped {tuple(kept.s.shape)}, "
+                f"got input steps shaped {tuple(drive.shape[1:])}; call reset_state() "
+                f"between sequences."
+            )
+        else:
+            state, s = kept
         p = self.neuron.params()
-        s = torch.zeros_like(drive[0])
         out = []
         for d in drive:
             s, state = self.neuron.step_fn(d + self.recurrent(s), state, p)
             out.append(s)
+        if self.stateful:
+            self.state = SpikingRecurrentState(state, s)
         return torch.stack(out)
+
+    def detach_state(self) -> None:
+        """Cut the gradient at the kept state, neuron state and last spikes (truncated BPTT)."""
+        if self.state is not None:
+            self.state = SpikingRecurrentState(detach_state(self.state.neuron),
+                                               self.state.s.detach())
+
+    def reset_state(self) -> None:
+        """Start the next call at rest, with no spikes from before."""
+        self.state = None

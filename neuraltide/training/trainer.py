@@ -102,8 +102,8 @@ def _state_carriers(model: nn.Module) -> list[nn.Module]:
             raise ValueError(
                 f"Trainer: tbptt needs every neuron model in a layer that carries its state "
                 f"between chunks (stateful, detach_state(), reset_state(), as Spiking), got "
-                f"{type(m).__name__} at {name!r} in {type(parent).__name__}; use Spiking "
-                f"layers, or tbptt=None."
+                f"{type(m).__name__} at {name!r} in {type(parent).__name__}; use Spiking, "
+                f"SpikingRecurrent or LeakyReadout layers, or tbptt=None."
             )
     return list(carriers.values())
 
@@ -169,11 +169,12 @@ class Trainer:
     the output of the whole sequence under the weights of each chunk's step. :meth:`evaluate`
     computes the loss the same way (without steps). With ``K >= T`` training is exactly plain
     BPTT. Every neuron model must sit in a layer that carries state (``stateful``,
-    ``detach_state()``, ``reset_state()``: :class:`~neuraltide.training.Spiking`); the trainer
-    switches carrying on for each batch, starts each batch at rest and restores the layers'
-    ``stateful`` flags and a fresh state afterwards, so calls outside the trainer behave as
-    before. :class:`~neuraltide.training.LeakyReadout` and
-    :class:`~neuraltide.training.SpikingRecurrent` do not carry state yet and are refused.
+    ``detach_state()``, ``reset_state()``: :class:`~neuraltide.training.Spiking`,
+    :class:`~neuraltide.training.SpikingRecurrent`, whose state includes the last spikes
+    that feed its recurrent weights, and :class:`~neuraltide.training.LeakyReadout`); a model
+    with a neuron model anywhere else is refused. The trainer switches carrying on for each
+    batch, starts each batch at rest and restores the layers' ``stateful`` flags and a fresh
+    state afterwards, so calls outside the trainer behave as before.
 
     Args:
         model: maps ``(T, batch, ...)`` to outputs ``(T, batch, classes)``.

@@ -61,6 +61,66 @@ def test_leaky_readout_is_the_leaky_recursion() -> None:
     assert torch.all((learn.beta > 0) & (learn.beta <= 1))
 
 
+
+@pytest.mark.parametrize("make", [
+    lambda: LeakyReadout(8, beta=0.7, stateful=True),
+    lambda: SpikingRecurrent(8, 6, LIF.dimensionless(beta=0.9, threshold=0.5), stateful=True),
+], ids=["readout", "recurrent"])
+def test_stateful_layers_run_in_chunks_as_on_the_whole_sequence(make) -> None:
+    torch.manual_seed(2)
+    layer = make()
+    x = drive()
+    layer.stateful = False
+    whole = layer(x)
+    assert layer.state is None  # stateless calls keep nothing
+    layer.stateful = True
+    chunks = torch.cat([layer(x[:7]), layer(x[7:19]), layer(x[19:])])
+    assert torch.equal(chunks, whole) and whole.abs().sum() > 0
+    if isinstance(layer, SpikingRecurrent):
+        # the last spikes are part of the state: dropping them changes what follows
+        layer.reset_state()
+        layer(x[:7])
+        layer.state = layer.state._replace(s=torch.zeros_like(layer.state.s))
+        assert not torch.equal(layer(x[7:]), whole[7:])
+    layer.reset_state()
+    assert layer.state is None
+    layer.stateful = False
+    fresh = layer(x[7:])
+    layer.stateful = True
+    assert torch.equal(layer(x[7:]), fresh)  # reset: the next call starts at rest
+
+
+@pytest.mark.parametrize("make", [
+    lambda: LeakyReadout(8, beta=0.9, stateful=True),
+    lambda: SpikingRecurrent(8, 6, LIF.dimensionless(beta=0.9, threshold=0.5), stateful=True),
+], ids=["readout", "recurrent"])
+def test_stateful_layers_detach_cuts_the_gradient(make) -> None:
+    x = drive()
+    for detach in (False, True):
+        torch.manual_seed(3)
+        layer = make()
+        w = torch.ones((), requires_grad=True)
+        layer(x[:10] * w)
+        if detach:
+            layer.detach_state()
+        out = layer(x[10:])
+        # the second chunk depends on w only through the kept state
+        if detach:
+            assert not out.requires_grad or torch.autograd.grad(
+                out.sum(), w, allow_unused=True)[0] is None
+        else:
+            assert torch.autograd.grad(out.sum(), w)[0] != 0
+
+
+def test_stateful_recurrent_refuses_a_state_of_another_shape() -> None:
+    layer = SpikingRecurrent(8, 6, LIF.dimensionless(), stateful=True)
+    layer(drive(B=3))
+    with pytest.raises(ValueError, match=r"kept state is for steps shaped \(3, 6\), got input "
+                                         r"steps shaped \(2, 6\); call reset_state\(\)"):
+        layer(drive(B=2))
+    layer.reset_state()
+    assert layer(drive(B=2)).shape == (30, 2, 6)
+
 def test_time_distributed_applies_the_module_at_every_step() -> None:
     conv = nn.Conv2d(2, 3, 3, padding=1)
     x = torch.rand(5, 4, 2, 6, 6, generator=torch.Generator().manual_seed(1))

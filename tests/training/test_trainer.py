@@ -145,6 +145,13 @@ def spiking_model() -> nn.Module:
                          nn.Linear(32, 10), Spiking(LIF.dimensionless(beta=0.9)))
 
 
+def recurrent_model() -> nn.Module:
+    """Recurrent spiking layer and a leaky readout: both carry state (the recurrent layer its
+    last spikes too)."""
+    return nn.Sequential(SpikingRecurrent(64, 32, LIF.dimensionless(beta=0.9, threshold=0.5)),
+                         nn.Linear(32, 10), LeakyReadout(10, beta=0.8, learnable=True))
+
+
 def tbptt_trainer(net: nn.Module, optimizer: torch.optim.Optimizer, **kw) -> Trainer:
     return Trainer(net, optimizer, lambda out, y: count_cross_entropy(out, y), encode=ramp,
                    progress=False, **kw)
@@ -162,12 +169,13 @@ class RecordingSGD(torch.optim.SGD):
         return super().step(closure)
 
 
-def test_tbptt_of_the_whole_sequence_is_plain_bptt_bit_for_bit() -> None:
+@pytest.mark.parametrize("make", [spiking_model, recurrent_model], ids=["spiking", "recurrent"])
+def test_tbptt_of_the_whole_sequence_is_plain_bptt_bit_for_bit(make) -> None:
     train, _ = digits(200)
 
     def run(tbptt: int | None) -> tuple[dict[str, torch.Tensor], list[float]]:
         torch.manual_seed(3)
-        net = spiking_model()
+        net = make()
         t = tbptt_trainer(net, torch.optim.Adam(net.parameters(), lr=3e-3), tbptt=tbptt,
                           grad_clip=5.0, regularize=1e-3)
         history = t.fit(DataLoader(train, batch_size=32, shuffle=True), epochs=1)
@@ -225,10 +233,11 @@ def test_tbptt_steps_once_per_chunk_from_the_carried_detached_state() -> None:
                if isinstance(m, Spiking))
 
 
-def test_tbptt_outputs_concatenate_to_the_whole_sequence() -> None:
+@pytest.mark.parametrize("make", [spiking_model, recurrent_model], ids=["spiking", "recurrent"])
+def test_tbptt_outputs_concatenate_to_the_whole_sequence(make) -> None:
     x, y = digits(40)[0].tensors
     torch.manual_seed(5)
-    net = spiking_model()
+    net = make()
     seen: list[torch.Tensor] = []
 
     def predict(out: torch.Tensor) -> torch.Tensor:
@@ -241,7 +250,11 @@ def test_tbptt_outputs_concatenate_to_the_whole_sequence() -> None:
     with torch.no_grad():
         whole = net(ramp(x))
     assert seen[0].shape == whole.shape
-    assert torch.allclose(seen[0], whole) and whole.sum() > 0
+    assert torch.allclose(seen[0], whole) and whole.abs().sum() > 0
+    # the trainer gives every carrier back as it found it: stateless, at rest
+    carriers = [m for m in net.modules() if hasattr(m, "stateful")]
+    assert len(carriers) == 2
+    assert all(not m.stateful and m.state is None for m in carriers)
     plain = Trainer(net, torch.optim.SGD(net.parameters(), lr=0.0), lambda o, y: o.sum(),
                     encode=ramp, progress=False)
     assert t.evaluate([(x, y)])[1] == plain.evaluate([(x, y)])[1]
@@ -281,7 +294,16 @@ def test_tbptt_bad_values_raise() -> None:
     for bad in (0, -2, 2.5, True, "4"):
         with pytest.raises(ValueError, match=r"tbptt must be an int >= 1 \[steps\] or None"):
             tbptt_trainer(net, torch.optim.SGD(net.parameters(), lr=0.1), tbptt=bad)
-    for stateless in (model(), nn.Sequential(SpikingRecurrent(64, 10, LIF.dimensionless()))):
+    class Bare(nn.Module):  # a neuron model in a module that cannot keep its state
+        def __init__(self) -> None:
+            super().__init__()
+            self.lif = LIF.dimensionless()
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.lif(x)[0]
+
+    for stateless in (nn.Sequential(nn.Linear(64, 10), Bare()),
+                      nn.Sequential(nn.Linear(64, 10), LIF.dimensionless())):
         with pytest.raises(ValueError, match="tbptt needs every neuron model in a layer that "
                                              "carries its state"):
             tbptt_trainer(stateless, torch.optim.SGD(stateless.parameters(), lr=0.1), tbptt=4)
