@@ -11,8 +11,10 @@ backward recomputes the forward, a block of neurons at a time).
   one warning), ``FUSED`` (raise if it cannot run), ``TORCH`` (always the reference).
 * :func:`select` is the one dispatch point: it returns :func:`lif_scan` or ``None`` (then the
   model scans its step in PyTorch).
-* :func:`available` builds on first call (about 15 s cold, cached in ``TORCH_EXTENSIONS_DIR``)
+* :func:`available` builds on first call (about a minute cold, cached in ``TORCH_EXTENSIONS_DIR``)
   and reports what was built. Importing this package builds nothing.
+* :func:`host_cache_info`, :func:`empty_host_cache`, :func:`set_host_cache_limit`: the cache of
+  memory blocks that large CPU outputs reuse (no page faults when a size comes again).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import Any
 import torch
 
 from ._build import BuildStatus, load
+from ._host_cache import HostCacheInfo, empty_host_cache, host_cache_info, set_host_cache_limit
 from ._ops import (
     LIFScanTraces,
     ResetKind,
@@ -38,14 +41,18 @@ from ._ops import (
 __all__ = [
     "Backend",
     "BuildStatus",
+    "HostCacheInfo",
     "LIFScanTraces",
     "ResetKind",
     "SurrogateKind",
     "available",
+    "empty_host_cache",
+    "host_cache_info",
     "lif_scan",
     "lif_scan_traces",
     "reset_kind",
     "select",
+    "set_host_cache_limit",
     "surrogate_kind",
 ]
 

@@ -1,7 +1,7 @@
 """Just-in-time build of the fused kernels (``csrc/``) with ``torch.utils.cpp_extension``.
 
 Nothing is built at import. The first call of :func:`load` compiles the C++ sources into
-``TORCH_EXTENSIONS_DIR`` (default ``~/.cache/torch_extensions``; about 15 s cold on 2 cores,
+``TORCH_EXTENSIONS_DIR`` (default ``~/.cache/torch_extensions``; about 60 s cold on 2 cores,
 0.02 s when cached), loads the library, which registers the ``torch.ops.neuraltide`` ops, and
 registers their autograd and fake (meta) implementations. The outcome, success or the reason of
 failure, is remembered for the process, so a failed build is tried once only.
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import threading
 from pathlib import Path
 from typing import NamedTuple
@@ -27,6 +28,10 @@ _NAME = "neuraltide_kernels"
 # -ffp-contract=off: no fused multiply-add on the host, so the forward is bit-identical to
 # PyTorch's one-operation-at-a-time evaluation (the device code uses *_rn intrinsics).
 _CFLAGS = ["-O3", "-ffp-contract=off", "-fno-fast-math"]
+# at::parallel_for is a header template that runs serially unless the extension itself is
+# built with OpenMP; the library then shares torch's libgomp (same soname, already loaded),
+# so torch.set_num_threads applies to it. Linux only: macOS compilers lack -fopenmp.
+_OPENMP = ["-fopenmp"] if sys.platform.startswith("linux") else []
 _CUDA_FLAGS = ["-O3", "--fmad=false"]
 
 
@@ -79,7 +84,7 @@ def _build() -> BuildStatus:
     cuda = _want_cuda()
     sources = [str(CSRC / name) for name in
                ("binding.cpp", "lif_cpu.cpp", "host_cache.cpp", "network_cpu.cpp")]
-    cflags = list(_CFLAGS)
+    cflags = [*_CFLAGS, *_OPENMP]
     if cuda:
         sources.append(str(CSRC / "lif_cuda.cu"))
         cflags.append("-DNT_WITH_CUDA")
@@ -90,6 +95,7 @@ def _build() -> BuildStatus:
                 sources=sources,
                 extra_include_paths=[str(CSRC)],
                 extra_cflags=cflags,
+                extra_ldflags=list(_OPENMP),
                 extra_cuda_cflags=[*_CUDA_FLAGS, "-DNT_WITH_CUDA"],
                 is_python_module=False,
                 verbose=False,

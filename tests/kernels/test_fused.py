@@ -4,7 +4,7 @@ The reference is ``lif_family_step`` scanned over time with autograd; the fused 
 bit-identical spikes and state traces (float32 and float64) and the same gradients for the
 input, the initial state and all eight parameters (per layer and per neuron), over random
 shapes, parameters, reset modes, refractory periods, detach_reset and every built-in
-surrogate. The JIT build (~15 s cold) runs once per session (fixture ``fused``).
+surrogate. The JIT build (about a minute cold) runs once per session (fixture ``fused``).
 """
 
 from __future__ import annotations
@@ -381,3 +381,179 @@ def test_model_parity_dimensionless_lif(fused) -> None:
     assert torch.equal(got, want)
     for a, b in zip(got_state, want_state, strict=True):
         assert torch.equal(a, b)
+
+
+# ---- every surrogate: kernel = autograd = finite differences ----------------------------------
+
+
+@pytest.mark.parametrize("surrogate", SURROGATES, ids=lambda s: type(s).__name__)
+@pytest.mark.parametrize("reset", list(Reset), ids=lambda r: r.name)
+def test_every_surrogate_gradient_equals_autograd_through_the_reference(
+    fused, surrogate, reset
+) -> None:
+    """Each built-in surrogate and reset explicitly (the random cases above sample them)."""
+    x, state, p = make_case(21, 25, (3,), 5, (True,) * 8, 1, torch.float64)
+    kw = dict(reset=reset, n_ref=1, detach_reset=False, surrogate=surrogate)
+    w = torch.randn(x.shape, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+    grads = []
+    for scan in (lambda *a: reference_scan(*a, **kw)[0], lambda *a: lif_scan(*a, **kw)[0]):
+        xx = x.clone().requires_grad_()
+        pp = LIFFamilyParams(*(t.clone().requires_grad_() for t in p))
+        spikes = scan(xx, state, pp)
+        assert 0.05 < spikes.mean() < 0.7  # the surrogate is exercised on both sides
+        grads.append(_grads((spikes,), (w,), [xx, *pp]))  # unused (v_reset): zeros
+    assert grads[0][0].abs().sum() > 0
+    for name, want, got in zip(["x", *LIFFamilyParams._fields], *grads, strict=True):
+        torch.testing.assert_close(got, want, rtol=1e-6,
+                                   atol=1e-10 * (1 + want.abs().max().item()),
+                                   msg=lambda m, k=name: f"{k}: {m}")
+
+
+@pytest.mark.parametrize("surrogate", SURROGATES, ids=lambda s: type(s).__name__)
+def test_every_surrogate_gradient_is_the_derivative_of_its_primitive(
+    fused, surrogate, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One step from rest (no earlier spike, nothing downstream of this spike): the kernel's
+    surrogate gradient must be the true derivative of the step with the Heaviside replaced by
+    the surrogate's primitive, which finite differences measure."""
+    import neuraltide.neurons._family as family
+    from neuraltide.surrogate import smooth
+
+    x, state, p = make_case(8, 1, (4,), 6, (True,) * 8, 0, torch.float64)
+    state = state._replace(s=torch.zeros_like(state.s), ref=torch.zeros_like(state.ref))
+    kw = dict(reset=Reset.SUBTRACT, n_ref=0, detach_reset=False, surrogate=surrogate)
+    w = torch.randn(x.shape, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+
+    xx = x.clone().requires_grad_()
+    spikes, _ = lif_scan(xx, state, p, **kw)
+    (g_kernel,) = torch.autograd.grad((spikes * w).sum(), xx)
+    assert g_kernel.abs().sum() > 0
+
+    monkeypatch.setattr(family, "spike", smooth)  # the Heaviside -> the primitive
+
+    def relaxed(x_: torch.Tensor) -> torch.Tensor:
+        s, _ = lif_family_step(x_[0], state, p, reset=Reset.SUBTRACT, n_ref=0,
+                               detach_reset=False, surrogate=surrogate)
+        return (s * w[0]).sum()
+
+    eps = 1e-6
+    g_fd = torch.zeros_like(x)
+    for k in range(x.numel()):
+        e = torch.zeros(x.numel(), dtype=x.dtype)
+        e[k] = eps
+        e = e.reshape(x.shape)
+        g_fd.view(-1)[k] = (relaxed(x + e) - relaxed(x - e)) / (2 * eps)
+    torch.testing.assert_close(g_kernel, g_fd, rtol=1e-5, atol=1e-7)
+
+
+# ---- NaN/inf through a model on the fused path ------------------------------------------------
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
+@pytest.mark.parametrize("grad", [False, True])
+def test_nonfinite_input_names_the_model_and_the_index(fused, bad, grad) -> None:
+    """The kernel counts NaN/inf while it scans; the model then names itself, the value and
+    where it is (with and without a backward to come)."""
+    lif = LIF.dimensionless(beta=0.9, backend=Backend.FUSED)
+    x = torch.rand(30, 2, 5)
+    x[17, 1, 3] = bad
+    x.requires_grad_(grad)
+    with torch.set_grad_enabled(grad), pytest.raises(
+        ValueError, match=rf"LIF: input must be finite, got {bad!r} at index \(17, 1, 3\)"
+    ):
+        lif(x)
+
+
+# ---- the host cache of large outputs ----------------------------------------------------------
+
+
+def test_host_cache_reuses_blocks_and_empties(fused) -> None:
+    lif = LIF.dimensionless(beta=0.9, backend=Backend.FUSED)
+    x = torch.rand(64, 8192)  # 2 MiB of spikes: above the cache's 1 MiB minimum
+    kernels.empty_host_cache()
+    assert kernels.host_cache_info().idle_bytes == 0
+    before = kernels.host_cache_info()
+    assert before.limit_bytes > 0  # on by default
+    with torch.no_grad():
+        spikes, final = lif(x)
+        in_use = kernels.host_cache_info()
+        assert in_use.misses == before.misses + 1 and in_use.in_use_bytes >= x.nbytes
+        del spikes, final  # their block (final.s is a view of it) goes back, idle
+        idle = kernels.host_cache_info()
+        assert idle.idle_bytes >= x.nbytes and idle.in_use_bytes == before.in_use_bytes
+        again = lif(x.flip(0))  # the same size again: served from the idle block
+        want, _ = LIF.dimensionless(beta=0.9, backend=Backend.TORCH)(x.flip(0))
+    after = kernels.host_cache_info()
+    assert after.hits == idle.hits + 1 and after.misses == idle.misses
+    assert torch.equal(again[0], want)  # the reused block holds the new result, nothing stale
+    del again
+    kernels.empty_host_cache()
+    assert kernels.host_cache_info().idle_bytes == 0
+
+
+def test_host_cache_limit_and_small_outputs(fused) -> None:
+    lif = LIF.dimensionless(beta=0.9, backend=Backend.FUSED)
+    limit = kernels.host_cache_info().limit_bytes
+    try:
+        with torch.no_grad():
+            lif(torch.rand(64, 8192))
+            assert kernels.host_cache_info().idle_bytes > 0
+            kernels.set_host_cache_limit(0)  # off: idle blocks freed now, none kept later
+            assert kernels.host_cache_info().idle_bytes == 0
+            lif(torch.rand(64, 8192))
+            assert kernels.host_cache_info().idle_bytes == 0
+            kernels.set_host_cache_limit(limit)
+            n = kernels.host_cache_info()
+            lif(torch.rand(8, 1000))  # 32 kB: from at::empty, the cache never sees it
+            assert kernels.host_cache_info()[2:] == n[2:]
+    finally:
+        kernels.set_host_cache_limit(limit)
+    for bad in (-1, 2.5, True, "1"):
+        with pytest.raises(ValueError, match=r"limit_bytes must be an int >= 0 \[bytes\]"):
+            kernels.set_host_cache_limit(bad)
+
+
+def test_host_cache_environment_variable(fused) -> None:
+    import os
+    import subprocess
+    import sys
+
+    code = ("from neuraltide import kernels; kernels.available(); "
+            "print(kernels.host_cache_info().limit_bytes)")
+    for mb, want in (("0", 0), ("64", 64 << 20)):
+        env = {**os.environ, "NEURALTIDE_HOST_CACHE_MB": mb}
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                             text=True, check=True, timeout=300)
+        assert int(out.stdout.split()[-1]) == want, out.stderr
+
+
+# ---- CUDA (runs where a GPU is present, skips elsewhere) --------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("reset", list(Reset), ids=lambda r: r.name)
+def test_cuda_kernel_equals_the_reference(fused, dtype, reset) -> None:
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    assert fused.cuda, f"CUDA present but the kernel was built without it: {fused.error}"
+    x, state, p = make_case(13, 40, (16,), 33, (True, False) * 4, 2, dtype)
+    kw = dict(reset=reset, n_ref=2, detach_reset=False, surrogate=ATan(2.0))
+    dev = torch.device("cuda")
+    results = []
+    for fused_scan in (True, False):
+        xx = x.to(dev).requires_grad_()
+        pp = LIFFamilyParams(*(t.to(dev).requires_grad_() for t in p))
+        ss = LIFFamilyState(*(t.to(dev) for t in state))
+        if fused_scan:
+            r = lif_scan_traces(xx, ss, pp, **kw)
+            s, final, v, i, a = r.spikes, r.state, r.v, r.i, r.a
+        else:
+            s, final, v, i, a = reference_scan(xx, ss, pp, **kw)
+        loss = (s * torch.linspace(-1, 1, s.shape[-1], device=dev, dtype=dtype)).sum() + v.sum()
+        results.append(([s, v, i, a, *final], torch.autograd.grad(loss, [xx, *pp])))
+    (fwd_k, g_k), (fwd_r, g_r) = results
+    for a, b in zip(fwd_k, fwd_r, strict=True):
+        assert torch.equal(a, b)  # --fmad=false and *_rn intrinsics: the reference's rounding
+    tol = dict(rtol=1e-4, atol=1e-5) if dtype == torch.float32 else dict(rtol=1e-9, atol=1e-12)
+    for a, b in zip(g_k, g_r, strict=True):
+        torch.testing.assert_close(a, b, **tol)

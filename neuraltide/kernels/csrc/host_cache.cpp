@@ -15,8 +15,9 @@
 namespace neuraltide {
 
 namespace {
-constexpr int64_t kMinBytes = int64_t(16) << 20;  // below: at::empty (malloc reuses these)
+constexpr int64_t kMinBytes = int64_t(1) << 20;  // below: at::empty
 constexpr int64_t kAlign = int64_t(2) << 20;      // a transparent huge page
+constexpr int64_t kPage = 4096;
 
 struct Block {
   void* ptr;
@@ -40,7 +41,8 @@ class HostCache {
       ++hits_;
       return p;
     }
-    *size = (bytes + kAlign - 1) / kAlign * kAlign;
+    const int64_t align = bytes >= kAlign ? kAlign : kPage;
+    *size = (bytes + align - 1) / align * align;
     void* p = allocate(*size);
     if (p == nullptr) {  // out of memory: give the idle blocks back and try once more
       release_all();
@@ -105,9 +107,10 @@ class HostCache {
   static void* allocate(int64_t size) {
 #if defined(NT_HOST_CACHE)
     void* p = nullptr;
-    if (posix_memalign(&p, size_t(kAlign), size_t(size)) != 0) return nullptr;
+    const bool huge = size >= kAlign;
+    if (posix_memalign(&p, size_t(huge ? kAlign : kPage), size_t(size)) != 0) return nullptr;
 #if defined(MADV_HUGEPAGE)
-    madvise(p, size_t(size), MADV_HUGEPAGE);  // advice only: a refusal changes nothing
+    if (huge) madvise(p, size_t(size), MADV_HUGEPAGE);  // advice: a refusal changes nothing
 #endif
     return p;
 #else
