@@ -147,6 +147,9 @@ def check_finite_input(
 ) -> None:
     """Raise ``ValueError`` if ``x`` holds NaN or inf, before it can corrupt a state."""
     x = x.detach()  # a check, not part of the graph: isfinite would keep x for the backward
+    if torch.compiler.is_compiling():  # a data-dependent branch would break the graph
+        torch._assert_async(torch.isfinite(x).all(), f"{owner}: {name} must be finite. {hint}")
+        return
     # NaN and inf make the sum non-finite, so one reduction clears the common case (20x
     # cheaper than isfinite over every element); a sum that overflowed is checked in full
     if x.is_floating_point() and bool(torch.isfinite(x.sum())):
