@@ -487,6 +487,12 @@ def test_host_cache_reuses_blocks_and_empties(fused) -> None:
     assert after.hits == idle.hits + 1 and after.misses == idle.misses
     assert torch.equal(again[0], want)  # the reused block holds the new result, nothing stale
     del again
+    # a size that is no multiple of the 2 MiB rounding (3.2 MB in a 4 MiB block) is reused too
+    with torch.no_grad():
+        for _ in range(3):
+            lif(torch.rand(100, 8192))
+    odd = kernels.host_cache_info()
+    assert odd.misses == after.misses + 1 and odd.hits == after.hits + 2
     kernels.empty_host_cache()
     assert kernels.host_cache_info().idle_bytes == 0
 

@@ -30,9 +30,14 @@ class HostCache {
 
   void* acquire(int64_t bytes, int64_t* size) {
     std::lock_guard<std::mutex> lock(mutex_);
+    // New blocks are rounded up to their alignment, so the waste is judged against that
+    // rounded size: against `bytes` a 3.2 MB request never took the 4 MiB block it had
+    // itself returned, and every call faulted in a fresh block (10x slower).
+    const int64_t align = bytes >= kAlign ? kAlign : kPage;
+    const int64_t rounded = (bytes + align - 1) / align * align;
     // the smallest idle block that fits, unless it wastes more than a quarter
     auto it = idle_.lower_bound(bytes);
-    if (it != idle_.end() && it->first <= bytes + bytes / 4) {
+    if (it != idle_.end() && it->first <= rounded + rounded / 4) {
       void* p = it->second.ptr;
       *size = it->first;
       idle_bytes_ -= it->first;
@@ -41,8 +46,7 @@ class HostCache {
       ++hits_;
       return p;
     }
-    const int64_t align = bytes >= kAlign ? kAlign : kPage;
-    *size = (bytes + align - 1) / align * align;
+    *size = rounded;
     void* p = allocate(*size);
     if (p == nullptr) {  // out of memory: give the idle blocks back and try once more
       release_all();
