@@ -213,20 +213,18 @@ NT_HD void lif_step_forward(const LifParams<scalar_t>& p, const LifConfig& cfg, 
   if (after_leak) v_new = nt_sub(v_new, nt_mul(s_prev, theta));
   held = false;
   if (cfg.n_ref > 0) {
+    // selects, not branches: the CPU loops over neurons vectorise only without control flow
     const scalar_t count = s_prev > scalar_t(0) ? scalar_t(cfg.n_ref) : ref;
     held = count > scalar_t(0);
-    if (held) {
-      v_new = after_leak ? nt_sub(v, nt_mul(s_prev, theta)) : vr;
-      ref = nt_sub(count, one);
-    } else {
-      ref = count;
-    }
+    const scalar_t v_held = after_leak ? nt_sub(v, nt_mul(s_prev, theta)) : vr;
+    v_new = held ? v_held : v_new;
+    ref = held ? nt_sub(count, one) : count;
   }
   const scalar_t z = spike_arg(p, v_new, a_new);
   i = i_new;
   v = v_new;
   a = a_new;
-  s = (z > scalar_t(0) && !held) ? one : scalar_t(0);
+  s = held ? scalar_t(0) : (z > scalar_t(0) ? one : scalar_t(0));
 }
 
 // ---- one step backward -----------------------------------------------------------------------

@@ -33,12 +33,15 @@
 #include <algorithm>
 #include <vector>
 
+#include "cpu_dispatch.h"
 #include "lif_scan.h"
 
 namespace neuraltide {
 namespace {
 
 enum SynapseKind : int64_t { SYN_DELTA = 0, SYN_EXPONENTIAL = 1, SYN_CONDUCTANCE = 2 };
+
+constexpr int64_t kChunk = 64;  // neurons tested for a spike at once
 
 // Pair-based STDP of one projection (PairSTDP.step with its batch mean as gather_outer sums it:
 // trials in order, then divided by the batch size).
@@ -148,8 +151,57 @@ struct PairStdp {
   }
 };
 
+// One step of n neurons of a population in one trial, state (i, v, a, s, ref) in place: prm
+// points at the population's first column of the (8, N) parameters, x at its input currents.
+// The reset kind and the refractory flag are template arguments (cpu_dispatch.h), so the loop
+// has no branches left but the per-neuron selects and vectorises.
+template <typename scalar_t, int RESET, bool REF>
+NT_INLINE void population_step(int n_ref, int64_t N, int64_t n, const scalar_t* __restrict__ prm,
+                               const scalar_t* __restrict__ x, scalar_t* __restrict__ i,
+                               scalar_t* __restrict__ v, scalar_t* __restrict__ a,
+                               scalar_t* __restrict__ s, scalar_t* __restrict__ ref) {
+  const LifConfig cfg{RESET, REF ? n_ref : 0, true, SG_ATAN, 2.0};
+  for (int64_t m = 0; m < n; ++m) {
+    const LifParams<scalar_t> p{prm[P_BETA * N + m],   prm[P_ALPHA * N + m],
+                                prm[P_RHO * N + m],    prm[P_ADAPT * N + m],
+                                prm[P_V_REST * N + m], prm[P_GAIN * N + m],
+                                prm[P_V_TH * N + m],   prm[P_V_RESET * N + m]};
+    scalar_t ii = i[m], vv = v[m], aa = a[m], ss = s[m], rr = ref[m];
+    bool held;
+    lif_step_forward(p, cfg, x[m], ii, vv, aa, ss, rr, held);
+    i[m] = ii;
+    v[m] = vv;
+    a[m] = aa;
+    s[m] = ss;
+    ref[m] = rr;
+  }
+}
+
+// F<RESET, REF>::run of population_step; the float32 one cloned per instruction set.
 template <typename scalar_t>
-void scan(int64_t T, int64_t B, int64_t N, int64_t E, const at::Tensor& params,
+struct PopulationStep {
+  template <int RESET, bool REF>
+  struct Run {
+    template <typename... Args>
+    static void run(Args&&... args) {
+      population_step<scalar_t, RESET, REF>(std::forward<Args>(args)...);
+    }
+  };
+};
+
+template <>
+struct PopulationStep<float> {
+  template <int RESET, bool REF>
+  struct Run {
+    template <typename... Args>
+    NT_CPU_CLONES static void run(Args&&... args) {
+      population_step<float, RESET, REF>(std::forward<Args>(args)...);
+    }
+  };
+};
+
+template <typename scalar_t>
+NT_INLINE void scan(int64_t T, int64_t B, int64_t N, int64_t E, const at::Tensor& params,
           const at::Tensor& pops, at::Tensor& i, at::Tensor& v, at::Tensor& a, at::Tensor& s,
           at::Tensor& ref, const at::Tensor& ext, const at::Tensor& proj_int,
           const at::Tensor& proj_real, const std::vector<at::Tensor>& ptr,
@@ -167,13 +219,6 @@ void scan(int64_t T, int64_t B, int64_t N, int64_t E, const at::Tensor& params,
            *A = a.data_ptr<scalar_t>(), *S = s.data_ptr<scalar_t>(),
            *R = ref.data_ptr<scalar_t>();
   const scalar_t* X = ext.data_ptr<scalar_t>();
-  std::vector<LifParams<scalar_t>> lp(N);
-  for (int64_t m = 0; m < N; ++m) lp[m] = load_params(prm, N, m);
-  std::vector<LifConfig> cfg(P);
-  for (int64_t p = 0; p < P; ++p) {
-    cfg[p] = LifConfig{static_cast<int>(pp[4 * p + 2]), static_cast<int>(pp[4 * p + 3]), true,
-                       SG_ATAN, 2.0};
-  }
   // per projection: one buffer per delay value, and the targets each one touched
   std::vector<std::vector<scalar_t>> buf(J);
   std::vector<std::vector<std::vector<int64_t>>> touched(J);
@@ -220,21 +265,31 @@ void scan(int64_t T, int64_t B, int64_t N, int64_t E, const at::Tensor& params,
           }
         }
       }
-      for (int64_t b = 0; b < B; ++b)
-        for (int64_t m = off; m < off + n; ++m) {
-          const int64_t q = b * N + m;
-          bool held;
-          lif_step_forward(lp[m], cfg[p], cur[q], I[q], V[q], A[q], S[q], R[q], held);
-          if (S[q] > scalar_t(0)) {
-            events.push_back(t);
-            events.push_back(b);
-            events.push_back(m);
-            if (!spiked[m]) {
-              spiked[m] = 1;
-              spiked_list.push_back(m);
+      const int reset = static_cast<int>(pp[4 * p + 2]), n_ref = static_cast<int>(pp[4 * p + 3]);
+      for (int64_t b = 0; b < B; ++b) {
+        const int64_t q = b * N + off;
+        dispatch<PopulationStep<scalar_t>::template Run>(reset, n_ref > 0, n_ref, N, n,
+                                                         prm + off, cur.data() + q, I + q,
+                                                         V + q, A + q, S + q, R + q);
+        // spikes are rare: one vector test per chunk, the neurons of a hit chunk one by one
+        for (int64_t c0 = 0; c0 < n; c0 += kChunk) {
+          const int64_t c1 = std::min(n, c0 + kChunk);
+          bool any = false;
+          for (int64_t m = c0; m < c1; ++m) any |= S[q + m] > scalar_t(0);
+          if (!any) continue;
+          for (int64_t m = c0; m < c1; ++m) {
+            if (S[q + m] > scalar_t(0)) {
+              events.push_back(t);
+              events.push_back(b);
+              events.push_back(off + m);
+              if (!spiked[off + m]) {
+                spiked[off + m] = 1;
+                spiked_list.push_back(off + m);
+              }
             }
           }
         }
+      }
     }
     if (B > 1) std::sort(spiked_list.begin(), spiked_list.end());
     // 3. propagation, projection by projection
@@ -311,6 +366,23 @@ void scan(int64_t T, int64_t B, int64_t N, int64_t E, const at::Tensor& params,
   for (int64_t j = 0; j < J; ++j)
     if (stdp[j].on) stdp[j].finish(B, pj[8 * j + 2]);
 }
+
+// scan(); the float32 one cloned per instruction set (its element-wise loops widen with it).
+template <typename scalar_t>
+struct Scan {
+  template <typename... Args>
+  static void run(Args&&... args) {
+    scan<scalar_t>(std::forward<Args>(args)...);
+  }
+};
+
+template <>
+struct Scan<float> {
+  template <typename... Args>
+  NT_CPU_CLONES static void run(Args&&... args) {
+    scan<float>(std::forward<Args>(args)...);
+  }
+};
 
 std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor, std::vector<at::Tensor>,
            std::vector<at::Tensor>, at::Tensor, at::Tensor, std::vector<at::Tensor>,
@@ -430,7 +502,7 @@ network_scan_cpu(const at::Tensor& params, const at::Tensor& pops, const at::Ten
       r.mark.assign(static_cast<size_t>(S), 0);
       r.any_pre.assign(static_cast<size_t>(n_pre), 0);
     }
-    scan<scalar_t>(T, B, N, E, params.contiguous(), pops.contiguous(), i, v, a, s, ref,
+    Scan<scalar_t>::run(T, B, N, E, params.contiguous(), pops.contiguous(), i, v, a, s, ref,
                    ext.contiguous(), proj_int.contiguous(), proj_real.contiguous(), c_ptr,
                    c_post, c_weight, c_delay, g, ring, onto.contiguous(), heads, stdp, events);
   });
