@@ -109,7 +109,7 @@ def run(seed: int = 0) -> list[dict]:
         for mode in modes:
             out = brian2_cuba(mode, structure)
             if out is not None:
-                rows.append(dict(name=f"{label} ({mode})", **out))
+                rows.append(dict(name=label if mode in label else f"{label} ({mode})", **out))
                 break
         else:
             rows.append(dict(name=f"{label}: missing (brian2 not installed or failed)",

@@ -120,7 +120,7 @@ def report(quick: bool = False) -> str:
         for mode in modes:
             out = brian2_stdp(mode, seconds)
             if out is not None:
-                rows.append((f"{label} ({mode})", out))
+                rows.append((label if mode in label else f"{label} ({mode})", out))
                 break
         else:
             rows.append((f"{label}: missing (brian2 not installed or failed)", None))
