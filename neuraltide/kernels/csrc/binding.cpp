@@ -6,7 +6,7 @@
 //                            reset, n_ref, detach_reset, surrogate, surrogate_alpha,
 //                            keep_traces)
 //       -> (spikes (T, M), v, i, a (R, M), flags (R, M) uint8 or (0,) if n_ref == 0, ref (M,),
-//           nonfinite () int64: how many inputs were NaN or inf)
+//           nonfinite () int64: > 0 when an input was NaN or inf)
 //          with R = T, or R = 1 (the last step only) without keep_traces; neuron m reads
 //          column m % P of params (P = 1: per layer; P = neurons per sample: per neuron)
 //   neuraltide::lif_scan_bwd(grad_spikes (T, M), grad_v?, grad_i?, grad_a? (T, M),
@@ -78,6 +78,13 @@ const scalar_t* ptr_or_null(const c10::optional<at::Tensor>& t) {
 }
 
 // params is (8, P) with P dividing M: neuron m reads column m % P (lif_scan.h load_params).
+// A new output like x (dtype `dtype`): on the CPU from the block cache (host_cache.h), so a
+// size that comes again needs no fresh, page-faulting memory; elsewhere torch's allocator.
+at::Tensor new_output(at::IntArrayRef sizes, const at::Tensor& x, at::ScalarType dtype) {
+  const at::TensorOptions options = x.options().dtype(dtype);
+  return x.is_cpu() ? cached_empty(sizes, options) : at::empty(sizes, options);
+}
+
 int64_t check_params(const at::Tensor& params, const at::Tensor& x, int64_t M) {
   TORCH_CHECK(params.dim() == 2 && params.size(0) == kNumParams && params.size(1) >= 1,
               "lif_fused: params must have shape (8, P), got ", params.sizes());
@@ -108,12 +115,13 @@ fwd_impl(const at::Tensor& x_in, const at::Tensor& i0_in, const at::Tensor& v0_i
                    ref0 = ref0_in.contiguous(), params = params_in.contiguous();
   const int64_t R = keep_traces ? T : 1;
   // large CPU outputs come from the block cache (no page faults when a size comes again)
-  at::Tensor spikes = x.is_cpu() ? cached_empty({T, M}, x.options()) : at::empty_like(x),
-             v = at::empty({R, M}, x.options()), i = at::empty({R, M}, x.options()),
-             a = at::empty({R, M}, x.options()), ref = at::empty_like(ref0);
-  at::Tensor flags = at::empty(n_ref > 0 ? at::IntArrayRef({R, M}) : at::IntArrayRef({0}),
-                               x.options().dtype(at::kByte));
-  // how many inputs were NaN or inf: the scan reads every input anyway, so the check that
+  const at::ScalarType dt = x.scalar_type();
+  at::Tensor spikes = new_output({T, M}, x, dt), v = new_output({R, M}, x, dt),
+             i = new_output({R, M}, x, dt), a = new_output({R, M}, x, dt),
+             ref = new_output({M}, x, dt);
+  at::Tensor flags = new_output(n_ref > 0 ? at::IntArrayRef({R, M}) : at::IntArrayRef({0}), x,
+                                at::kByte);
+  // whether inputs were NaN or inf: the scan reads every input anyway, so the check that
   // keeps them out of a model's state costs no second pass over x
   at::Tensor nonfinite = at::zeros({}, x.options().dtype(at::kLong));
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "lif_scan_fwd", [&] {
@@ -175,13 +183,14 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tenso
   // instead of materialising T*M copies
   const bool broadcast = grad_spikes_in.numel() > 0 && grad_spikes_in.stride(0) == 0 &&
                          grad_spikes_in.stride(1) == 0;
-  at::Tensor g_x = x.is_cpu() ? cached_empty({T, M}, x.options()) : at::empty_like(x),
-             g_i0 = at::empty_like(i0), g_v0 = at::empty_like(v0), g_a0 = at::empty_like(a0),
-             g_s0 = at::empty_like(s0);
+  const at::ScalarType dt = x.scalar_type();
+  at::Tensor g_x = new_output({T, M}, x, dt), g_i0 = new_output({M}, x, dt),
+             g_v0 = new_output({M}, x, dt), g_a0 = new_output({M}, x, dt),
+             g_s0 = new_output({M}, x, dt);
   // per-neuron parameter gradients (8, M) only if some parameter needs one
-  at::Tensor g_params = at::empty(params_grad ? at::IntArrayRef({kNumParams, M})
-                                              : at::IntArrayRef({0}),
-                                  x.options());
+  at::Tensor g_params = new_output(params_grad ? at::IntArrayRef({kNumParams, M})
+                                               : at::IntArrayRef({0}),
+                                   x, dt);
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "lif_scan_bwd", [&] {
     scalar_t* gp = params_grad ? g_params.data_ptr<scalar_t>() : nullptr;
 #if defined(NT_WITH_CUDA)

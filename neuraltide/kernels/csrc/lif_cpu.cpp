@@ -14,6 +14,10 @@
 // a buffer sized to stay in cache (kBufferBytes), then runs the reverse scan over it.
 #include <ATen/Parallel.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include <algorithm>
 #include <atomic>
 #include <vector>
@@ -29,6 +33,10 @@ constexpr int64_t kBlock = 256;               // neurons per block, at most
 constexpr int64_t kMinBlock = 16;             // backward blocks narrow to this for long T
 constexpr int64_t kBufferBytes = 512 * 1024;  // the backward's recomputed states per block
 constexpr int64_t kAhead = 4;                 // steps prefetched ahead
+// Spike outputs from this size on are streamed past the cache (store_row): far larger than a
+// core's L2, they would be evicted before anything reads them, and the read-for-ownership of
+// every written line costs as much bandwidth as the write.
+constexpr int64_t kStreamBytes = 8 << 20;
 
 NT_INLINE void prefetch(const void* p, int64_t bytes, bool write) {
 #if defined(__GNUC__)
@@ -83,9 +91,35 @@ struct BlockState {
     }
   }
 
+  // x - x summed per neuron by advance(): 0, or NaN once one of its inputs was NaN or inf (a
+  // lane-wise sum vectorises; an integer count of a comparison did not, cheaply)
+  scalar_t bad[kBlock];
+  uint8_t held[kBlock];  // advance(): the last step was refractory
+
   NT_INLINE LifParams<scalar_t> params(int64_t j) const {
     return {pr[P_BETA][j], pr[P_ALPHA][j], pr[P_RHO][j],  pr[P_ADAPT][j],
             pr[P_V_REST][j], pr[P_GAIN][j], pr[P_V_TH][j], pr[P_V_RESET][j]};
+  }
+
+  // One step of every neuron of the block, in place (the forward copies its outputs from the
+  // state afterwards). UNIFORM: every neuron has column 0's parameters (parameters per layer,
+  // P = 1), kept in registers instead of read per neuron.
+  template <int RESET, bool REF, bool UNIFORM>
+  NT_INLINE void advance(const LifConfig& cfg, int64_t n, const scalar_t* __restrict__ x_row) {
+    const LifParams<scalar_t> p0 = params(0);
+    for (int64_t j = 0; j < n; ++j) {
+      const scalar_t xj = x_row[j];
+      bad[j] += xj - xj;
+      scalar_t ii = i[j], vv = v[j], aa = a[j], ss = s[j], rr = ref[j];
+      bool h;
+      lif_step_forward<scalar_t>(UNIFORM ? p0 : params(j), cfg, xj, ii, vv, aa, ss, rr, h);
+      i[j] = ii;
+      v[j] = vv;
+      a[j] = aa;
+      s[j] = ss;
+      ref[j] = rr;
+      if (REF) held[j] = h ? kHeld : uint8_t(0);
+    }
   }
 
   // One step of every neuron of the block; the new state is written to the four rows
@@ -125,30 +159,72 @@ LifConfig specialise(const LifConfig& cfg_in) {
   return cfg;
 }
 
-// Forward of the block [m0, m0 + n) over all T steps; returns the number of NaN/inf inputs.
-template <typename scalar_t, int RESET, bool REF>
-NT_INLINE int64_t forward_block(const LifConfig& cfg_in, int64_t T, int64_t M, int64_t P,
-                                    int64_t m0, int64_t n,
-                   const scalar_t* x, const scalar_t* i0, const scalar_t* v0,
-                   const scalar_t* a0, const scalar_t* s0, const scalar_t* ref0,
-                   const scalar_t* params, scalar_t* spikes, scalar_t* v_out, scalar_t* i_out,
-                   scalar_t* a_out, uint8_t* flags, scalar_t* ref_out) {
+// Copies n values to dst; with `stream`, by non-temporal stores where dst is 16-byte aligned
+// (write-combined straight to memory: no read of the destination line first, and the scan's
+// working set stays in the cache).
+template <typename scalar_t>
+NT_INLINE void store_row(scalar_t* __restrict__ dst, const scalar_t* __restrict__ src, int64_t n,
+                         bool stream) {
+#if defined(__SSE2__)
+  constexpr int64_t lanes = 16 / int64_t(sizeof(scalar_t));
+  if (stream && reinterpret_cast<uintptr_t>(dst) % 16 == 0) {
+    int64_t j = 0;
+    for (; j + lanes <= n; j += lanes) {
+      if constexpr (sizeof(scalar_t) == 4) {
+        _mm_stream_ps(reinterpret_cast<float*>(dst + j),
+                      _mm_loadu_ps(reinterpret_cast<const float*>(src + j)));
+      } else {
+        _mm_stream_pd(reinterpret_cast<double*>(dst + j),
+                      _mm_loadu_pd(reinterpret_cast<const double*>(src + j)));
+      }
+    }
+    for (; j < n; ++j) dst[j] = src[j];
+    return;
+  }
+#endif
+  (void)stream;
+  for (int64_t j = 0; j < n; ++j) dst[j] = src[j];
+}
+
+// Forward of the block [m0, m0 + n) over all T steps; returns the number of neurons that saw
+// a NaN or inf input. `stream`: the spikes go out by non-temporal stores (large outputs).
+template <typename scalar_t, int RESET, bool REF, bool UNIFORM>
+NT_INLINE int64_t forward_block(const LifConfig& cfg_in, bool stream, int64_t T, int64_t M,
+                                int64_t P, int64_t m0, int64_t n, const scalar_t* x,
+                                const scalar_t* i0, const scalar_t* v0, const scalar_t* a0,
+                                const scalar_t* s0, const scalar_t* ref0,
+                                const scalar_t* params, scalar_t* spikes, scalar_t* v_out,
+                                scalar_t* i_out, scalar_t* a_out, uint8_t* flags,
+                                scalar_t* ref_out) {
   const LifConfig cfg = specialise<RESET, REF>(cfg_in);
   BlockState<scalar_t> st;
   st.load(P, m0, n, params, i0, v0, a0, s0, ref0);
-  const int64_t row = cfg.keep_traces ? M : 0;  // traces of every step, or of the last one
-  int64_t bad = 0;
+  for (int64_t j = 0; j < n; ++j) st.bad[j] = scalar_t(0);
+  const bool traces = cfg.keep_traces;
   const int64_t bytes = n * int64_t(sizeof(scalar_t));
   for (int64_t t = 0; t < T; ++t) {
     if (t + kAhead < T) {
       prefetch(x + (t + kAhead) * M + m0, bytes, false);
-      prefetch(spikes + (t + kAhead) * M + m0, bytes, true);
+      if (!stream) prefetch(spikes + (t + kAhead) * M + m0, bytes, true);
     }
-    const int64_t k0 = t * M + m0, kt = t * row + m0;
-    bad += st.template step<RESET, REF>(cfg, n, x + k0, spikes + k0, v_out + kt, i_out + kt,
-                                        a_out + kt, REF ? flags + kt : nullptr);
+    const int64_t k0 = t * M + m0;
+    st.template advance<RESET, REF, UNIFORM>(cfg, n, x + k0);
+    store_row(spikes + k0, st.s, n, stream);
+    if (traces || t == T - 1) {  // every step's traces, or the last one's in row 0
+      const int64_t kt = (traces ? t * M : 0) + m0;
+      store_row(v_out + kt, st.v, n, false);
+      store_row(i_out + kt, st.i, n, false);
+      store_row(a_out + kt, st.a, n, false);
+      if (REF)
+        for (int64_t j = 0; j < n; ++j) flags[kt + j] = st.held[j];
+    }
   }
+#if defined(__SSE2__)
+  if (stream) _mm_sfence();  // the streamed rows are visible before the block counts as done
+#endif
   for (int64_t j = 0; j < n; ++j) ref_out[m0 + j] = st.ref[j];
+  int64_t bad = 0;
+  for (int64_t j = 0; j < n; ++j) bad += st.bad[j] != scalar_t(0) ? 1 : 0;
   return bad;
 }
 
@@ -291,8 +367,9 @@ struct Forward {
   template <int RESET, bool REF>
   struct Block {
     template <typename... Args>
-    static void run(int64_t& bad, Args&&... args) {
-      bad += forward_block<scalar_t, RESET, REF>(std::forward<Args>(args)...);
+    static void run(int64_t& bad, bool uniform, Args&&... args) {
+      bad += uniform ? forward_block<scalar_t, RESET, REF, true>(std::forward<Args>(args)...)
+                     : forward_block<scalar_t, RESET, REF, false>(std::forward<Args>(args)...);
     }
   };
 };
@@ -302,8 +379,9 @@ struct Forward<float> {
   template <int RESET, bool REF>
   struct Block {
     template <typename... Args>
-    NT_CPU_CLONES static void run(int64_t& bad, Args&&... args) {
-      bad += forward_block<float, RESET, REF>(std::forward<Args>(args)...);
+    NT_CPU_CLONES static void run(int64_t& bad, bool uniform, Args&&... args) {
+      bad += uniform ? forward_block<float, RESET, REF, true>(std::forward<Args>(args)...)
+                     : forward_block<float, RESET, REF, false>(std::forward<Args>(args)...);
     }
   };
 };
@@ -352,15 +430,17 @@ void lif_scan_forward_cpu(const LifConfig& cfg, int64_t T, int64_t M, int64_t P,
                           scalar_t* i_out, scalar_t* a_out, uint8_t* flags, scalar_t* ref_out,
                           int64_t* nonfinite) {
   const int64_t nblocks = (M + kBlock - 1) / kBlock;
+  const bool stream = T * M * int64_t(sizeof(scalar_t)) >= kStreamBytes;
   std::atomic<int64_t> bad_total{0};
   at::parallel_for(0, nblocks, grain(kBlock, T), [&](int64_t b_begin, int64_t b_end) {
     int64_t bad = 0;
     for (int64_t b = b_begin; b < b_end; ++b) {
       const int64_t m0 = b * kBlock;
       const int64_t n = std::min(kBlock, M - m0);
-      dispatch<Forward<scalar_t>::template Block>(cfg.reset, cfg.n_ref > 0, bad, cfg, T, M, P,
-                                                  m0, n, x, i0, v0, a0, s0, ref0, params,
-                                                  spikes, v_out, i_out, a_out, flags, ref_out);
+      dispatch<Forward<scalar_t>::template Block>(cfg.reset, cfg.n_ref > 0, bad, P == 1, cfg,
+                                                  stream, T, M, P, m0, n, x, i0, v0, a0, s0,
+                                                  ref0, params, spikes, v_out, i_out, a_out,
+                                                  flags, ref_out);
     }
     bad_total += bad;
   });

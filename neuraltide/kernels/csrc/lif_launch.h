@@ -7,7 +7,8 @@
 // lif_scan.h's ParamIndex, neuron m reading column m % P (load_params). `flags` may be null
 // when cfg.n_ref == 0; g_v, g_i, g_a may be null; g_params (8, M), the gradients per neuron,
 // may be null when no parameter needs one. `nonfinite` (one int64, zero on entry, device
-// memory for CUDA) receives the number of NaN/inf inputs.
+// memory for CUDA) receives a positive count when any input was NaN or inf (of the inputs on
+// CUDA, of the neurons that saw one on the CPU).
 #pragma once
 
 #include <stdint.h>
