@@ -88,6 +88,7 @@ struct BlockState {
       a[j] = a0[m0 + j];
       s[j] = s0[m0 + j];
       ref[j] = ref0[m0 + j];
+      bad[j] = scalar_t(0);
     }
   }
 
@@ -101,9 +102,9 @@ struct BlockState {
             pr[P_V_REST][j], pr[P_GAIN][j], pr[P_V_TH][j], pr[P_V_RESET][j]};
   }
 
-  // One step of every neuron of the block, in place (the forward copies its outputs from the
-  // state afterwards). UNIFORM: every neuron has column 0's parameters (parameters per layer,
-  // P = 1), kept in registers instead of read per neuron.
+  // One step of every neuron of the block, in place (the forward and the backward's
+  // recompute copy out what they keep). UNIFORM: every neuron has column 0's parameters
+  // (parameters per layer, P = 1), kept in registers instead of read per neuron.
   template <int RESET, bool REF, bool UNIFORM>
   NT_INLINE void advance(const LifConfig& cfg, int64_t n, const scalar_t* __restrict__ x_row) {
     const LifParams<scalar_t> p0 = params(0);
@@ -120,34 +121,6 @@ struct BlockState {
       ref[j] = rr;
       if (REF) held[j] = h ? kHeld : uint8_t(0);
     }
-  }
-
-  // One step of every neuron of the block; the new state is written to the four rows
-  // (i_row, v_row, a_row, s_row) and, with REF, the held flags to fl_row. Returns how many
-  // inputs were NaN or inf.
-  template <int RESET, bool REF>
-  NT_INLINE int64_t step(const LifConfig& cfg, int64_t n, const scalar_t* __restrict__ x_row,
-                         scalar_t* __restrict__ s_row, scalar_t* __restrict__ v_row,
-                         scalar_t* __restrict__ i_row, scalar_t* __restrict__ a_row,
-                         uint8_t* __restrict__ fl_row) {
-    int64_t bad = 0;
-    for (int64_t j = 0; j < n; ++j) {
-      bad += not_finite(x_row[j]);
-      scalar_t ii = i[j], vv = v[j], aa = a[j], ss = s[j], rr = ref[j];
-      bool held;
-      lif_step_forward<scalar_t>(params(j), cfg, x_row[j], ii, vv, aa, ss, rr, held);
-      i[j] = ii;
-      v[j] = vv;
-      a[j] = aa;
-      s[j] = ss;
-      ref[j] = rr;
-      s_row[j] = ss;
-      v_row[j] = vv;
-      i_row[j] = ii;
-      a_row[j] = aa;
-      if (REF) fl_row[j] = held ? kHeld : uint8_t(0);
-    }
-    return bad;
   }
 };
 
@@ -199,7 +172,6 @@ NT_INLINE int64_t forward_block(const LifConfig& cfg_in, bool stream, int64_t T,
   const LifConfig cfg = specialise<RESET, REF>(cfg_in);
   BlockState<scalar_t> st;
   st.load(P, m0, n, params, i0, v0, a0, s0, ref0);
-  for (int64_t j = 0; j < n; ++j) st.bad[j] = scalar_t(0);
   const bool traces = cfg.keep_traces;
   const int64_t bytes = n * int64_t(sizeof(scalar_t));
   for (int64_t t = 0; t < T; ++t) {
@@ -288,8 +260,12 @@ NT_INLINE void backward_block(const LifConfig& cfg_in, int64_t T, int64_t M, int
   for (int64_t t = 0; t < T; ++t) {
     if (t + kAhead < T) prefetch(x + (t + kAhead) * M + m0, bytes, false);
     scalar_t* r = b + t * 4 * n;
-    st.template step<RESET, REF>(cfg, n, x + t * M + m0, r + 3 * n, r + n, r, r + 2 * n,
-                                 REF ? fb + t * n : nullptr);
+    st.template advance<RESET, REF, false>(cfg, n, x + t * M + m0);
+    store_row(r, st.i, n, false);
+    store_row(r + n, st.v, n, false);
+    store_row(r + 2 * n, st.a, n, false);
+    store_row(r + 3 * n, st.s, n, false);
+    if (REF) std::copy(st.held, st.held + n, fb + t * n);
   }
 
   scalar_t gi[kBlock], gv[kBlock], ga[kBlock], gs[kBlock], gp[kNumParams][kBlock];
