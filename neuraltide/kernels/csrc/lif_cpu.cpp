@@ -29,10 +29,17 @@
 namespace neuraltide {
 
 namespace {
+// Blocks and their local rows are 64-byte aligned (alignas): a vector load that straddles two
+// cache lines costs two.
 constexpr int64_t kBlock = 256;               // neurons per block, at most
 constexpr int64_t kMinBlock = 16;             // backward blocks narrow to this for long T
 constexpr int64_t kBufferBytes = 512 * 1024;  // the backward's recomputed states per block
 constexpr int64_t kAhead = 4;                 // steps prefetched ahead
+// The backward's recompute reads a step's state rows and writes the next step's after them.
+// Were the two a multiple of 4 KiB apart, plus a few vectors, the loads would wait on the
+// stores just before them (the core matches addresses by their low 12 bits first: 4K
+// aliasing; 4 rows of kBlock floats are 4 KiB). The steps' rows are kPad values further apart.
+constexpr int64_t kPad = 128;
 // Spike outputs from this size on are streamed past the cache (store_row): far larger than a
 // core's L2, they would be evicted before anything reads them, and the read-for-ownership of
 // every written line costs as much bandwidth as the write.
@@ -64,65 +71,104 @@ int64_t grain(int64_t width, int64_t T) {
 template <typename scalar_t>
 int64_t backward_width(int64_t T) {
   const int64_t per_neuron = (T > 0 ? T : 1) * (4 * int64_t(sizeof(scalar_t)) + 1);
+  // (the rows' padding, kPad values per step, is left out of the budget)
   const int64_t w = (kBufferBytes / per_neuron) / kMinBlock * kMinBlock;
   return std::max(kMinBlock, std::min(kBlock, w));
 }
 
-// The state of a block of up to kBlock neurons, structure of arrays.
+// One step's state (i, v, a, s) of a block of neurons, structure of arrays.
 template <typename scalar_t>
-struct BlockState {
-  scalar_t pr[kNumParams][kBlock];
-  scalar_t i[kBlock], v[kBlock], a[kBlock], s[kBlock], ref[kBlock];
+struct Rows {
+  scalar_t *i, *v, *a, *s;
+};
 
-  // parameters from an (8, P) block, neuron m reading column m % P (lif_scan.h load_params)
+// What a block carries besides the state rows: parameters, refractory counts, NaN/inf sums.
+template <typename scalar_t>
+struct alignas(64) BlockState {
+  scalar_t pr[kNumParams][kBlock];
+  scalar_t ref[kBlock];
+  // x - x summed per neuron by the forward: 0, or NaN once one of its inputs was NaN or inf (a
+  // lane-wise sum vectorises; an integer count of a comparison did not, cheaply)
+  scalar_t bad[kBlock];
+  uint8_t held[kBlock];  // the last step was refractory
+
+  // parameters from an (8, P) block, neuron m reading column m % P (lif_scan.h load_params),
+  // and the initial state into `rows`
   NT_INLINE void load(int64_t P, int64_t m0, int64_t n, const scalar_t* params,
                       const scalar_t* i0, const scalar_t* v0, const scalar_t* a0,
-                      const scalar_t* s0, const scalar_t* ref0) {
+                      const scalar_t* s0, const scalar_t* ref0, Rows<scalar_t> rows) {
     for (int64_t j = 0; j < n; ++j) {
       const int64_t c = (m0 + j) % P;
       for (int q = 0; q < kNumParams; ++q) pr[q][j] = params[q * P + c];
     }
     for (int64_t j = 0; j < n; ++j) {
-      i[j] = i0[m0 + j];
-      v[j] = v0[m0 + j];
-      a[j] = a0[m0 + j];
-      s[j] = s0[m0 + j];
+      rows.i[j] = i0[m0 + j];
+      rows.v[j] = v0[m0 + j];
+      rows.a[j] = a0[m0 + j];
+      rows.s[j] = s0[m0 + j];
       ref[j] = ref0[m0 + j];
       bad[j] = scalar_t(0);
     }
   }
 
-  // x - x summed per neuron by advance(): 0, or NaN once one of its inputs was NaN or inf (a
-  // lane-wise sum vectorises; an integer count of a comparison did not, cheaply)
-  scalar_t bad[kBlock];
-  uint8_t held[kBlock];  // advance(): the last step was refractory
-
   NT_INLINE LifParams<scalar_t> params(int64_t j) const {
     return {pr[P_BETA][j], pr[P_ALPHA][j], pr[P_RHO][j],  pr[P_ADAPT][j],
             pr[P_V_REST][j], pr[P_GAIN][j], pr[P_V_TH][j], pr[P_V_RESET][j]};
   }
+};
 
-  // One step of every neuron of the block, in place (the forward and the backward's
-  // recompute copy out what they keep). UNIFORM: every neuron has column 0's parameters
-  // (parameters per layer, P = 1), kept in registers instead of read per neuron.
-  template <int RESET, bool REF, bool UNIFORM>
-  NT_INLINE void advance(const LifConfig& cfg, int64_t n, const scalar_t* __restrict__ x_row) {
-    const LifParams<scalar_t> p0 = params(0);
-    for (int64_t j = 0; j < n; ++j) {
-      const scalar_t xj = x_row[j];
-      bad[j] += xj - xj;
-      scalar_t ii = i[j], vv = v[j], aa = a[j], ss = s[j], rr = ref[j];
-      bool h;
-      lif_step_forward<scalar_t>(UNIFORM ? p0 : params(j), cfg, xj, ii, vv, aa, ss, rr, h);
-      i[j] = ii;
-      v[j] = vv;
-      a[j] = aa;
-      s[j] = ss;
-      ref[j] = rr;
-      if (REF) held[j] = h ? kHeld : uint8_t(0);
+// One step of every neuron of a block: the state (i0, v0, a0, s0) -> (i1, v1, a1, s1), either
+// in place (the forward: the same rows, which the compiler sees are read before written) or
+// into distinct rows (the backward's recompute writes each step's into its buffer; see the
+// overload below); the refractory counts advance in place. UNIFORM: every neuron has column
+// 0's parameters (parameters per layer, P = 1), held in registers instead of read per
+// neuron. CHECK: sum x - x per neuron into st.bad (the forward; the backward's recompute has
+// been checked by it).
+template <typename scalar_t, int RESET, bool REF, bool UNIFORM, bool CHECK>
+NT_INLINE void advance(BlockState<scalar_t>& st, const LifConfig& cfg, int64_t n,
+                       const scalar_t* __restrict__ x_row, const scalar_t* i0,
+                       const scalar_t* v0, const scalar_t* a0, const scalar_t* s0,
+                       scalar_t* i1, scalar_t* v1, scalar_t* a1, scalar_t* s1) {
+  const LifParams<scalar_t> p0 = st.params(0);
+  // No step of neuron j reads what another neuron's wrote: the rows are the same (in place, a
+  // value read before it is written) or do not overlap. Said to the compiler, which could not
+  // tell the two apart (with sixteen pairs of rows to check at run time it would leave the
+  // loop scalar, 4x slower).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC ivdep
+#endif
+  for (int64_t j = 0; j < n; ++j) {
+    const scalar_t xj = x_row[j];
+    if (CHECK) st.bad[j] += xj - xj;
+    scalar_t ii = i0[j], vv = v0[j], aa = a0[j], ss = s0[j], rr = st.ref[j];
+    bool h;
+    lif_step_forward<scalar_t>(UNIFORM ? p0 : st.params(j), cfg, xj, ii, vv, aa, ss, rr, h);
+    i1[j] = ii;
+    v1[j] = vv;
+    a1[j] = aa;
+    s1[j] = ss;
+    if (REF) {
+      st.ref[j] = rr;
+      st.held[j] = h ? kHeld : uint8_t(0);
     }
   }
-};
+}
+
+// In place.
+template <typename scalar_t, int RESET, bool REF, bool UNIFORM, bool CHECK>
+NT_INLINE void advance(BlockState<scalar_t>& st, const LifConfig& cfg, int64_t n,
+                       const scalar_t* x_row, Rows<scalar_t> r) {
+  advance<scalar_t, RESET, REF, UNIFORM, CHECK>(st, cfg, n, x_row, r.i, r.v, r.a, r.s, r.i,
+                                                r.v, r.a, r.s);
+}
+
+// From `in` to rows `out` that do not overlap them.
+template <typename scalar_t, int RESET, bool REF, bool UNIFORM, bool CHECK>
+NT_INLINE void advance(BlockState<scalar_t>& st, const LifConfig& cfg, int64_t n,
+                       const scalar_t* x_row, Rows<scalar_t> in, Rows<scalar_t> out) {
+  advance<scalar_t, RESET, REF, UNIFORM, CHECK>(st, cfg, n, x_row, in.i, in.v, in.a, in.s,
+                                                out.i, out.v, out.a, out.s);
+}
 
 template <int RESET, bool REF>
 LifConfig specialise(const LifConfig& cfg_in) {
@@ -170,9 +216,12 @@ NT_INLINE int64_t forward_block(const LifConfig& cfg_in, bool stream, int64_t T,
                                 scalar_t* i_out, scalar_t* a_out, uint8_t* flags,
                                 scalar_t* ref_out) {
   const LifConfig cfg = specialise<RESET, REF>(cfg_in);
-  BlockState<scalar_t> st;
-  st.load(P, m0, n, params, i0, v0, a0, s0, ref0);
   const bool traces = cfg.keep_traces;
+  BlockState<scalar_t> st;
+  // the state, advanced in place; what is kept is copied out each step
+  alignas(64) scalar_t local[4][kBlock];
+  const Rows<scalar_t> state{local[0], local[1], local[2], local[3]};
+  st.load(P, m0, n, params, i0, v0, a0, s0, ref0, state);
   const int64_t bytes = n * int64_t(sizeof(scalar_t));
   for (int64_t t = 0; t < T; ++t) {
     if (t + kAhead < T) {
@@ -180,13 +229,13 @@ NT_INLINE int64_t forward_block(const LifConfig& cfg_in, bool stream, int64_t T,
       if (!stream) prefetch(spikes + (t + kAhead) * M + m0, bytes, true);
     }
     const int64_t k0 = t * M + m0;
-    st.template advance<RESET, REF, UNIFORM>(cfg, n, x + k0);
-    store_row(spikes + k0, st.s, n, stream);
+    advance<scalar_t, RESET, REF, UNIFORM, true>(st, cfg, n, x + k0, state);
+    store_row(spikes + k0, state.s, n, stream);
     if (traces || t == T - 1) {  // every step's traces, or the last one's in row 0
       const int64_t kt = (traces ? t * M : 0) + m0;
-      store_row(v_out + kt, st.v, n, false);
-      store_row(i_out + kt, st.i, n, false);
-      store_row(a_out + kt, st.a, n, false);
+      store_row(v_out + kt, state.v, n, false);
+      store_row(i_out + kt, state.i, n, false);
+      store_row(a_out + kt, state.a, n, false);
       if (REF)
         for (int64_t j = 0; j < n; ++j) flags[kt + j] = st.held[j];
     }
@@ -200,22 +249,25 @@ NT_INLINE int64_t forward_block(const LifConfig& cfg_in, bool stream, int64_t T,
   return bad;
 }
 
-// sg[j] = g(z[j]) for the surrogate KIND.
+// sg[j] = g(z[j]) for the surrogate KIND at z[j] = v1[j] - (v_th[j] + a1[j]) (spike_arg).
 template <int KIND, typename scalar_t>
-NT_INLINE void surrogate_row(int64_t n, scalar_t alpha, const scalar_t* __restrict__ z,
-                   scalar_t* __restrict__ sg) {
-  for (int64_t j = 0; j < n; ++j) sg[j] = surrogate_grad_k<KIND>(alpha, z[j]);
+NT_INLINE void surrogate_row(int64_t n, scalar_t alpha, const scalar_t* __restrict__ v1,
+                             const scalar_t* __restrict__ a1, const scalar_t* __restrict__ v_th,
+                             scalar_t* __restrict__ sg) {
+  for (int64_t j = 0; j < n; ++j)
+    sg[j] = surrogate_grad_k<KIND>(alpha, spike_arg(v_th[j], v1[j], a1[j]));
 }
 
 template <typename scalar_t>
-NT_INLINE void surrogate_row(int kind, int64_t n, scalar_t alpha, const scalar_t* z, scalar_t* sg) {
+NT_INLINE void surrogate_row(int kind, int64_t n, scalar_t alpha, const scalar_t* v1,
+                             const scalar_t* a1, const scalar_t* v_th, scalar_t* sg) {
   switch (kind) {
-    case SG_SIGMOID: surrogate_row<SG_SIGMOID>(n, alpha, z, sg); break;
-    case SG_FAST_SIGMOID: surrogate_row<SG_FAST_SIGMOID>(n, alpha, z, sg); break;
-    case SG_ATAN: surrogate_row<SG_ATAN>(n, alpha, z, sg); break;
-    case SG_GAUSSIAN: surrogate_row<SG_GAUSSIAN>(n, alpha, z, sg); break;
-    case SG_TRIANGLE: surrogate_row<SG_TRIANGLE>(n, alpha, z, sg); break;
-    default: surrogate_row<SG_STRAIGHT_THROUGH>(n, alpha, z, sg); break;
+    case SG_SIGMOID: surrogate_row<SG_SIGMOID>(n, alpha, v1, a1, v_th, sg); break;
+    case SG_FAST_SIGMOID: surrogate_row<SG_FAST_SIGMOID>(n, alpha, v1, a1, v_th, sg); break;
+    case SG_ATAN: surrogate_row<SG_ATAN>(n, alpha, v1, a1, v_th, sg); break;
+    case SG_GAUSSIAN: surrogate_row<SG_GAUSSIAN>(n, alpha, v1, a1, v_th, sg); break;
+    case SG_TRIANGLE: surrogate_row<SG_TRIANGLE>(n, alpha, v1, a1, v_th, sg); break;
+    default: surrogate_row<SG_STRAIGHT_THROUGH>(n, alpha, v1, a1, v_th, sg); break;
   }
 }
 
@@ -231,93 +283,82 @@ struct OutputGrads {
 // Backward of the block [m0, m0 + n): recompute the forward into `buf`, then reverse.
 // DETACH (cfg.detach_reset) is a template argument too: as a run-time select it kept the
 // compiler from vectorising the reverse step. Without PARAMS no parameter gradient is
-// accumulated (a third of the reverse step's work when the parameters are fixed).
-template <typename scalar_t, bool DETACH, bool PARAMS, int RESET, bool REF>
+// accumulated (a third of the reverse step's work when the parameters are fixed). UNIFORM:
+// parameters per layer, in registers (advance).
+template <typename scalar_t, bool DETACH, bool PARAMS, int RESET, bool REF, bool UNIFORM>
 NT_INLINE void backward_block(const LifConfig& cfg_in, int64_t T, int64_t M, int64_t P,
-                                  int64_t m0, int64_t n,
-                    const OutputGrads<scalar_t>& g, const scalar_t* x, const scalar_t* i0,
-                    const scalar_t* v0, const scalar_t* a0, const scalar_t* s0,
-                    const scalar_t* ref0, const scalar_t* params, std::vector<scalar_t>& buf,
-                    std::vector<uint8_t>& flag_buf, scalar_t* g_x, scalar_t* g_i0,
-                    scalar_t* g_v0, scalar_t* g_a0, scalar_t* g_s0, scalar_t* g_params) {
+                              int64_t m0, int64_t n, const OutputGrads<scalar_t>& g,
+                              const scalar_t* x, const scalar_t* i0, const scalar_t* v0,
+                              const scalar_t* a0, const scalar_t* s0, const scalar_t* ref0,
+                              const scalar_t* params, std::vector<scalar_t>& buf,
+                              std::vector<uint8_t>& flag_buf, scalar_t* g_x, scalar_t* g_i0,
+                              scalar_t* g_v0, scalar_t* g_a0, scalar_t* g_s0,
+                              scalar_t* g_params) {
   LifConfig cfg = specialise<RESET, REF>(cfg_in);
   cfg.keep_traces = true;
   cfg.detach_reset = DETACH;
   BlockState<scalar_t> st;
-  st.load(P, m0, n, params, i0, v0, a0, s0, ref0);
   // the initial state, as the "previous step" of step 0
-  scalar_t init[4][kBlock];
-  for (int64_t j = 0; j < n; ++j) {
-    init[0][j] = st.i[j];
-    init[1][j] = st.v[j];
-    init[2][j] = st.a[j];
-    init[3][j] = st.s[j];
-  }
-  // buf holds, per step t, the rows i, v, a, s of the block (4 n values)
+  alignas(64) scalar_t init[4][kBlock];
+  const Rows<scalar_t> init_rows{init[0], init[1], init[2], init[3]};
+  st.load(P, m0, n, params, i0, v0, a0, s0, ref0, init_rows);
+  // buf holds, per step t, the rows i, v, a, s of the block after step t (4 n values, padded)
   scalar_t* b = buf.data();
+  const int64_t stride = 4 * n + kPad;
+  auto rows = [&](int64_t t) {
+    if (t < 0) return init_rows;
+    scalar_t* r = b + t * stride;
+    return Rows<scalar_t>{r, r + n, r + 2 * n, r + 3 * n};
+  };
   uint8_t* fb = flag_buf.data();
   const int64_t bytes = n * int64_t(sizeof(scalar_t));
   for (int64_t t = 0; t < T; ++t) {
     if (t + kAhead < T) prefetch(x + (t + kAhead) * M + m0, bytes, false);
-    scalar_t* r = b + t * 4 * n;
-    st.template advance<RESET, REF, false>(cfg, n, x + t * M + m0);
-    store_row(r, st.i, n, false);
-    store_row(r + n, st.v, n, false);
-    store_row(r + 2 * n, st.a, n, false);
-    store_row(r + 3 * n, st.s, n, false);
+    advance<scalar_t, RESET, REF, UNIFORM, false>(st, cfg, n, x + t * M + m0, rows(t - 1),
+                                                  rows(t));
     if (REF) std::copy(st.held, st.held + n, fb + t * n);
   }
 
-  scalar_t gi[kBlock], gv[kBlock], ga[kBlock], gs[kBlock], gp[kNumParams][kBlock];
-  scalar_t z[kBlock], sg[kBlock], g_const[kBlock];
+  alignas(64) scalar_t gi[kBlock], gv[kBlock], ga[kBlock], gs[kBlock], gp[kNumParams][kBlock];
+  alignas(64) scalar_t sg[kBlock], g_const[kBlock];
   for (int64_t j = 0; j < n; ++j) {
     gi[j] = gv[j] = ga[j] = gs[j] = scalar_t(0);
     for (int q = 0; q < kNumParams; ++q) gp[q][j] = scalar_t(0);
   }
-  if (g.spikes_broadcast)
-    for (int64_t j = 0; j < n; ++j) g_const[j] = g.spikes[0];
   const scalar_t sg_alpha = scalar_t(cfg.sg_alpha);
   // a copy whose address never escapes, so its fields are known constant inside the loops
   // (the recompute above passed cfg by reference to an outlined call)
   const LifConfig rc = cfg;
+  const LifParams<scalar_t> p0 = st.params(0);
+  if (g.spikes_broadcast)
+    for (int64_t j = 0; j < n; ++j) g_const[j] = g.spikes[0];
   for (int64_t t = T - 1; t >= 0; --t) {
     const int64_t k0 = t * M + m0;
     if (t >= kAhead) {
       if (!g.spikes_broadcast) prefetch(g.spikes + k0 - kAhead * M, bytes, false);
       prefetch(g_x + k0 - kAhead * M, bytes, true);
     }
-    const scalar_t* r1 = b + t * 4 * n;  // state after step t: i, v, a, s rows
-    const scalar_t* i1 = r1;
-    const scalar_t* v1 = r1 + n;
-    const scalar_t* a1 = r1 + 2 * n;
-    const scalar_t* prev = t > 0 ? r1 - 4 * n : nullptr;
-    const scalar_t* i_prev = t > 0 ? prev : init[0];
-    const scalar_t* v_prev = t > 0 ? prev + n : init[1];
-    const scalar_t* a_prev = t > 0 ? prev + 2 * n : init[2];
-    const scalar_t* s_prev = t > 0 ? prev + 3 * n : init[3];
-    const scalar_t* gs_row = g.spikes_broadcast ? g_const : g.spikes + k0;
-    for (int64_t j = 0; j < n; ++j) {
-      gs[j] += gs_row[j];
-      z[j] = spike_arg(st.params(j), v1[j], a1[j]);
-    }
+    const Rows<scalar_t> r1 = rows(t), r0 = rows(t - 1);  // the state after step t and before
     if (g.v != nullptr)
       for (int64_t j = 0; j < n; ++j) gv[j] += g.v[k0 + j];
     if (g.i != nullptr)
       for (int64_t j = 0; j < n; ++j) gi[j] += g.i[k0 + j];
     if (g.a != nullptr)
       for (int64_t j = 0; j < n; ++j) ga[j] += g.a[k0 + j];
-    surrogate_row<scalar_t>(rc.surrogate, n, sg_alpha, z, sg);
+    surrogate_row<scalar_t>(rc.surrogate, n, sg_alpha, r1.v, r1.a, st.pr[P_V_TH], sg);
     const uint8_t* fl = REF ? fb + t * n : nullptr;
+    const scalar_t* gs_row = g.spikes_broadcast ? g_const : g.spikes + k0;
     scalar_t* gx_row = g_x + k0;
     for (int64_t j = 0; j < n; ++j) {
       const bool held = REF && (fl[j] & kHeld);
       scalar_t gpj[kNumParams] = {};
       if (PARAMS)
         for (int q = 0; q < kNumParams; ++q) gpj[q] = gp[q][j];
-      scalar_t gij = gi[j], gvj = gv[j], gaj = ga[j], gsj = gs[j];
-      gx_row[j] = lif_step_backward<scalar_t>(st.params(j), rc, i_prev[j], v_prev[j],
-                                              a_prev[j], s_prev[j], i1[j], held, sg[j], gij,
-                                              gvj, gaj, gsj, gpj);
+      scalar_t gij = gi[j], gvj = gv[j], gaj = ga[j];
+      scalar_t gsj = gs[j] + gs_row[j];
+      gx_row[j] = lif_step_backward<scalar_t>(UNIFORM ? p0 : st.params(j), rc, r0.i[j],
+                                              r0.v[j], r0.a[j], r0.s[j], r1.i[j], held, sg[j],
+                                              gij, gvj, gaj, gsj, gpj);
       gi[j] = gij;
       gv[j] = gvj;
       ga[j] = gaj;
@@ -367,8 +408,12 @@ struct Backward {
   template <int RESET, bool REF>
   struct Block {
     template <typename... Args>
-    static void run(Args&&... args) {
-      backward_block<scalar_t, DETACH, PARAMS, RESET, REF>(std::forward<Args>(args)...);
+    static void run(bool uniform, Args&&... args) {
+      if (uniform) {
+        backward_block<scalar_t, DETACH, PARAMS, RESET, REF, true>(std::forward<Args>(args)...);
+      } else {
+        backward_block<scalar_t, DETACH, PARAMS, RESET, REF, false>(std::forward<Args>(args)...);
+      }
     }
   };
 };
@@ -378,8 +423,12 @@ struct Backward<float, DETACH, PARAMS> {
   template <int RESET, bool REF>
   struct Block {
     template <typename... Args>
-    NT_CPU_CLONES static void run(Args&&... args) {
-      backward_block<float, DETACH, PARAMS, RESET, REF>(std::forward<Args>(args)...);
+    NT_CPU_CLONES static void run(bool uniform, Args&&... args) {
+      if (uniform) {
+        backward_block<float, DETACH, PARAMS, RESET, REF, true>(std::forward<Args>(args)...);
+      } else {
+        backward_block<float, DETACH, PARAMS, RESET, REF, false>(std::forward<Args>(args)...);
+      }
     }
   };
 };
@@ -440,14 +489,15 @@ void lif_scan_backward_cpu(const LifConfig& cfg, int64_t T, int64_t M, int64_t P
     // per thread, kept between calls: its pages are touched once
     thread_local std::vector<scalar_t> buf;
     thread_local std::vector<uint8_t> flag_buf;
-    buf.resize(std::max(buf.size(), static_cast<size_t>(T * 4 * width)));
+    buf.resize(std::max(buf.size(), static_cast<size_t>(T * (4 * width + kPad))));
     flag_buf.resize(std::max(flag_buf.size(), has_ref ? static_cast<size_t>(T * width) : 0));
     for (int64_t b = b_begin; b < b_end; ++b) {
       const int64_t m0 = b * width;
       const int64_t n = std::min(width, M - m0);
       backward_dispatch<scalar_t>(cfg.detach_reset, g_params != nullptr, cfg.reset, has_ref,
-                                  cfg, T, M, P, m0, n, g, x, i0, v0, a0, s0, ref0, params, buf,
-                                  flag_buf, g_x, g_i0, g_v0, g_a0, g_s0, g_params);
+                                  P == 1, cfg, T, M, P, m0, n, g, x, i0, v0, a0, s0, ref0,
+                                  params, buf, flag_buf, g_x, g_i0, g_v0, g_a0, g_s0,
+                                  g_params);
     }
   });
 }

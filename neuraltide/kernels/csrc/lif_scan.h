@@ -186,8 +186,12 @@ NT_HD scalar_t surrogate_grad(int kind, scalar_t alpha, scalar_t z) {
 
 // The spike's argument z = v' - (v_th + a'): s' = H(z) on steps that are not held.
 template <typename scalar_t>
+NT_HD scalar_t spike_arg(scalar_t v_th, scalar_t v1, scalar_t a1) {
+  return nt_sub(v1, nt_add(v_th, a1));
+}
+template <typename scalar_t>
 NT_HD scalar_t spike_arg(const LifParams<scalar_t>& p, scalar_t v1, scalar_t a1) {
-  return nt_sub(v1, nt_add(p.v_th, a1));
+  return spike_arg(p.v_th, v1, a1);
 }
 
 // ---- one step forward ------------------------------------------------------------------------
