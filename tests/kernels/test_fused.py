@@ -224,6 +224,87 @@ def test_gradients_equal_autograd_through_the_reference(
         )
 
 
+def _plain_case(
+    seed: int, T: int, step: tuple[int, ...], a0_nonzero: float, dtype: torch.dtype
+) -> tuple[torch.Tensor, LIFFamilyState, LIFFamilyParams]:
+    """A plain LIF layer (alpha = rho = adapt = 0, parameters per layer, a = 0 at the start),
+    the kernel's fast path; a fraction ``a0_nonzero`` of neurons start with a != 0, which sends
+    their blocks down the general path."""
+    x, state, p = make_case(seed, T, step[:-1], step[-1], (False,) * 8, 2, dtype)
+    p = p._replace(alpha=torch.zeros((), dtype=dtype), rho=torch.zeros((), dtype=dtype),
+                   adapt=torch.zeros((), dtype=dtype))
+    g = torch.Generator().manual_seed(seed + 2)
+    keep = torch.rand(step, generator=g) < a0_nonzero
+    return x, state._replace(a=torch.where(keep, state.a, torch.zeros_like(state.a))), p
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[FIXTURE_CHECK])
+@given(seed=st.integers(0, 2**31 - 1), T=st.integers(1, 12), n=st.integers(1, 5),
+       reset=st.sampled_from(list(Reset)), n_ref=st.integers(0, 2),
+       detach_reset=st.booleans(), surrogate=st.sampled_from(SURROGATES),
+       traces=st.booleans(), a0_nonzero=st.sampled_from([0.0, 0.5]))
+def test_plain_lif_fast_path_equals_the_reference(
+    fused, seed, T, n, reset, n_ref, detach_reset, surrogate, traces, a0_nonzero
+) -> None:
+    """The path for plain LIF layers (no synaptic current, no adaptation, fixed parameters per
+    layer) gives the reference's spikes and traces and its gradients, trace gradients and
+    initial-state gradients included (float64)."""
+    x, state, p = _plain_case(seed, T, (2, n), a0_nonzero, torch.float64)
+    kw = dict(reset=reset, n_ref=n_ref, detach_reset=detach_reset, surrogate=surrogate)
+    g = torch.Generator().manual_seed(seed + 1)
+    shapes = [x.shape] * (4 if traces else 1) + [x.shape[1:]] * 4
+    weights = tuple(torch.randn(s, generator=g, dtype=torch.float64) for s in shapes)
+
+    def leaves() -> tuple[torch.Tensor, LIFFamilyState, list[torch.Tensor]]:
+        xx = x.clone().requires_grad_()
+        ss = LIFFamilyState(*(t.clone().requires_grad_(k < 4) for k, t in enumerate(state)))
+        return xx, ss, [xx, *ss[:4]]
+
+    xx, ss, inputs = leaves()
+    s_ref, st_ref, v_ref, i_ref, a_ref = reference_scan(xx, ss, p, **kw)
+    want_out = (s_ref, v_ref, i_ref, a_ref) if traces else (s_ref,)
+    want = _grads((*want_out, *st_ref[:4]), weights, inputs)
+
+    xx, ss, inputs = leaves()
+    if traces:
+        r = lif_scan_traces(xx, ss, p, **kw)
+        got_out, final = (r.spikes, r.v, r.i, r.a), r.state
+    else:
+        spikes, final = lif_scan(xx, ss, p, **kw)
+        got_out = (spikes,)
+    for a, b in zip((*got_out, *final), (*want_out, *st_ref), strict=True):
+        assert torch.equal(a.detach(), b.detach())
+    got = _grads((*got_out, *final[:4]), weights, inputs)
+    for name, a, b in zip(["x", "i0", "v0", "a0", "s0"], got, want, strict=True):
+        scale = 1.0 + b.abs().max().item()
+        torch.testing.assert_close(
+            a, b, rtol=1e-5, atol=1e-9 * scale, msg=lambda m, k=name: f"{k}: {m}"
+        )
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_plain_and_general_blocks_in_one_layer(fused, dtype) -> None:
+    """A layer of 3 x 300 neurons is scanned in blocks of up to 256: with a != 0 at the start
+    only in the middle of it, the blocks there take the general path and the rest the plain
+    LIF path. Spikes, final state and the input's gradient equal the reference's."""
+    x, state, p = _plain_case(5, 40, (3, 300), 0.0, dtype)
+    a = torch.zeros_like(state.a)
+    a[1, 100:140] = 0.1
+    state = state._replace(a=a)
+    kw = dict(reset=Reset.SUBTRACT, n_ref=1, detach_reset=False, surrogate=ATan(alpha=2.0))
+    xx = x.clone().requires_grad_()
+    s_ref, st_ref, *_ = reference_scan(xx, state, p, **kw)
+    (g_ref,) = torch.autograd.grad(s_ref.sum(), xx)
+    xx = x.clone().requires_grad_()
+    spikes, final = lif_scan(xx, state, p, **kw)
+    (g,) = torch.autograd.grad(spikes.sum(), xx)
+    assert s_ref.sum() > 100 and torch.equal(spikes, s_ref)
+    for a_, b_ in zip(final, st_ref, strict=True):
+        assert torch.equal(a_, b_)
+    torch.testing.assert_close(g, g_ref, rtol=1e-5 if dtype == torch.float64 else 1e-4,
+                               atol=1e-6)
+
+
 def test_float32_gradients_close_to_float64(fused) -> None:
     x, state, p = make_case(3, 30, (8,), 4, (True,) * 8, 1, torch.float64)
     kw = dict(reset=Reset.TO_VALUE, n_ref=1, detach_reset=False, surrogate=FastSigmoid(2.0))

@@ -45,6 +45,28 @@ constexpr int64_t kPad = 128;
 // every written line costs as much bandwidth as the write.
 constexpr int64_t kStreamBytes = 8 << 20;
 
+// How a block's parameters look, a template argument of its loops. PER_NEURON: read per neuron
+// from the block's columns. UNIFORM: every neuron has column 0's (parameters per layer, P = 1),
+// held in registers. PLAIN: uniform, and alpha = rho = adapt = 0 with a = 0 and i, s finite at
+// the start (a plain LIF layer, the common case): lif_step_forward/backward<PLAIN> skip the
+// synaptic current and the adaptation, and their rows are neither read nor written.
+enum Shape : int { PER_NEURON = 0, UNIFORM = 1, PLAIN = 2 };
+
+// The shape of block [m0, m0 + n) of a scan with an (8, P) parameter block and initial state
+// i0, a0, s0; `plain_allowed`: the caller's conditions for PLAIN hold (no parameter gradient).
+template <typename scalar_t>
+int block_shape(int64_t P, const scalar_t* params, bool plain_allowed, const scalar_t* i0,
+                const scalar_t* a0, const scalar_t* s0, int64_t m0, int64_t n) {
+  if (P != 1) return PER_NEURON;
+  const scalar_t zero = scalar_t(0);
+  if (!plain_allowed || params[P_ALPHA] != zero || params[P_RHO] != zero ||
+      params[P_ADAPT] != zero)
+    return UNIFORM;
+  for (int64_t j = m0; j < m0 + n; ++j)
+    if (a0[j] != zero || not_finite(i0[j]) || not_finite(s0[j])) return UNIFORM;
+  return PLAIN;
+}
+
 NT_INLINE void prefetch(const void* p, int64_t bytes, bool write) {
 #if defined(__GNUC__)
   const char* c = static_cast<const char*>(p);
@@ -120,11 +142,10 @@ struct alignas(64) BlockState {
 // One step of every neuron of a block: the state (i0, v0, a0, s0) -> (i1, v1, a1, s1), either
 // in place (the forward: the same rows, which the compiler sees are read before written) or
 // into distinct rows (the backward's recompute writes each step's into its buffer; see the
-// overload below); the refractory counts advance in place. UNIFORM: every neuron has column
-// 0's parameters (parameters per layer, P = 1), held in registers instead of read per
-// neuron. CHECK: sum x - x per neuron into st.bad (the forward; the backward's recompute has
+// overload below); the refractory counts advance in place. SHAPE: see Shape (with PLAIN the
+// rows i and a are left alone). CHECK: sum x - x per neuron into st.bad (the forward; the backward's recompute has
 // been checked by it).
-template <typename scalar_t, int RESET, bool REF, bool UNIFORM, bool CHECK>
+template <typename scalar_t, int RESET, bool REF, int SHAPE, bool CHECK>
 NT_INLINE void advance(BlockState<scalar_t>& st, const LifConfig& cfg, int64_t n,
                        const scalar_t* __restrict__ x_row, const scalar_t* i0,
                        const scalar_t* v0, const scalar_t* a0, const scalar_t* s0,
@@ -140,12 +161,17 @@ NT_INLINE void advance(BlockState<scalar_t>& st, const LifConfig& cfg, int64_t n
   for (int64_t j = 0; j < n; ++j) {
     const scalar_t xj = x_row[j];
     if (CHECK) st.bad[j] += xj - xj;
-    scalar_t ii = i0[j], vv = v0[j], aa = a0[j], ss = s0[j], rr = st.ref[j];
+    constexpr bool plain = SHAPE == PLAIN;
+    scalar_t ii = plain ? xj : i0[j], aa = plain ? scalar_t(0) : a0[j];
+    scalar_t vv = v0[j], ss = s0[j], rr = st.ref[j];
     bool h;
-    lif_step_forward<scalar_t>(UNIFORM ? p0 : st.params(j), cfg, xj, ii, vv, aa, ss, rr, h);
-    i1[j] = ii;
+    lif_step_forward<scalar_t, plain>(SHAPE == PER_NEURON ? st.params(j) : p0, cfg, xj, ii, vv,
+                                      aa, ss, rr, h);
+    if (!plain) {
+      i1[j] = ii;
+      a1[j] = aa;
+    }
     v1[j] = vv;
-    a1[j] = aa;
     s1[j] = ss;
     if (REF) {
       st.ref[j] = rr;
@@ -155,18 +181,18 @@ NT_INLINE void advance(BlockState<scalar_t>& st, const LifConfig& cfg, int64_t n
 }
 
 // In place.
-template <typename scalar_t, int RESET, bool REF, bool UNIFORM, bool CHECK>
+template <typename scalar_t, int RESET, bool REF, int SHAPE, bool CHECK>
 NT_INLINE void advance(BlockState<scalar_t>& st, const LifConfig& cfg, int64_t n,
                        const scalar_t* x_row, Rows<scalar_t> r) {
-  advance<scalar_t, RESET, REF, UNIFORM, CHECK>(st, cfg, n, x_row, r.i, r.v, r.a, r.s, r.i,
+  advance<scalar_t, RESET, REF, SHAPE, CHECK>(st, cfg, n, x_row, r.i, r.v, r.a, r.s, r.i,
                                                 r.v, r.a, r.s);
 }
 
 // From `in` to rows `out` that do not overlap them.
-template <typename scalar_t, int RESET, bool REF, bool UNIFORM, bool CHECK>
+template <typename scalar_t, int RESET, bool REF, int SHAPE, bool CHECK>
 NT_INLINE void advance(BlockState<scalar_t>& st, const LifConfig& cfg, int64_t n,
                        const scalar_t* x_row, Rows<scalar_t> in, Rows<scalar_t> out) {
-  advance<scalar_t, RESET, REF, UNIFORM, CHECK>(st, cfg, n, x_row, in.i, in.v, in.a, in.s,
+  advance<scalar_t, RESET, REF, SHAPE, CHECK>(st, cfg, n, x_row, in.i, in.v, in.a, in.s,
                                                 out.i, out.v, out.a, out.s);
 }
 
@@ -207,7 +233,7 @@ NT_INLINE void store_row(scalar_t* __restrict__ dst, const scalar_t* __restrict_
 
 // Forward of the block [m0, m0 + n) over all T steps; returns the number of neurons that saw
 // a NaN or inf input. `stream`: the spikes go out by non-temporal stores (large outputs).
-template <typename scalar_t, int RESET, bool REF, bool UNIFORM>
+template <typename scalar_t, int RESET, bool REF, int SHAPE>
 NT_INLINE int64_t forward_block(const LifConfig& cfg_in, bool stream, int64_t T, int64_t M,
                                 int64_t P, int64_t m0, int64_t n, const scalar_t* x,
                                 const scalar_t* i0, const scalar_t* v0, const scalar_t* a0,
@@ -229,13 +255,18 @@ NT_INLINE int64_t forward_block(const LifConfig& cfg_in, bool stream, int64_t T,
       if (!stream) prefetch(spikes + (t + kAhead) * M + m0, bytes, true);
     }
     const int64_t k0 = t * M + m0;
-    advance<scalar_t, RESET, REF, UNIFORM, true>(st, cfg, n, x + k0, state);
+    advance<scalar_t, RESET, REF, SHAPE, true>(st, cfg, n, x + k0, state);
     store_row(spikes + k0, state.s, n, stream);
     if (traces || t == T - 1) {  // every step's traces, or the last one's in row 0
       const int64_t kt = (traces ? t * M : 0) + m0;
       store_row(v_out + kt, state.v, n, false);
-      store_row(i_out + kt, state.i, n, false);
-      store_row(a_out + kt, state.a, n, false);
+      if (SHAPE == PLAIN) {  // i = x, a = 0
+        store_row(i_out + kt, x + k0, n, false);
+        std::fill(a_out + kt, a_out + kt + n, scalar_t(0));
+      } else {
+        store_row(i_out + kt, state.i, n, false);
+        store_row(a_out + kt, state.a, n, false);
+      }
       if (REF)
         for (int64_t j = 0; j < n; ++j) flags[kt + j] = st.held[j];
     }
@@ -283,9 +314,9 @@ struct OutputGrads {
 // Backward of the block [m0, m0 + n): recompute the forward into `buf`, then reverse.
 // DETACH (cfg.detach_reset) is a template argument too: as a run-time select it kept the
 // compiler from vectorising the reverse step. Without PARAMS no parameter gradient is
-// accumulated (a third of the reverse step's work when the parameters are fixed). UNIFORM:
-// parameters per layer, in registers (advance).
-template <typename scalar_t, bool DETACH, bool PARAMS, int RESET, bool REF, bool UNIFORM>
+// accumulated (a third of the reverse step's work when the parameters are fixed). SHAPE: see
+// Shape (PLAIN only without PARAMS).
+template <typename scalar_t, bool DETACH, bool PARAMS, int RESET, bool REF, int SHAPE>
 NT_INLINE void backward_block(const LifConfig& cfg_in, int64_t T, int64_t M, int64_t P,
                               int64_t m0, int64_t n, const OutputGrads<scalar_t>& g,
                               const scalar_t* x, const scalar_t* i0, const scalar_t* v0,
@@ -314,15 +345,15 @@ NT_INLINE void backward_block(const LifConfig& cfg_in, int64_t T, int64_t M, int
   const int64_t bytes = n * int64_t(sizeof(scalar_t));
   for (int64_t t = 0; t < T; ++t) {
     if (t + kAhead < T) prefetch(x + (t + kAhead) * M + m0, bytes, false);
-    advance<scalar_t, RESET, REF, UNIFORM, false>(st, cfg, n, x + t * M + m0, rows(t - 1),
+    advance<scalar_t, RESET, REF, SHAPE, false>(st, cfg, n, x + t * M + m0, rows(t - 1),
                                                   rows(t));
     if (REF) std::copy(st.held, st.held + n, fb + t * n);
   }
 
   alignas(64) scalar_t gi[kBlock], gv[kBlock], ga[kBlock], gs[kBlock], gp[kNumParams][kBlock];
-  alignas(64) scalar_t sg[kBlock], g_const[kBlock];
+  alignas(64) scalar_t sg[kBlock], g_const[kBlock], zeros[kBlock];
   for (int64_t j = 0; j < n; ++j) {
-    gi[j] = gv[j] = ga[j] = gs[j] = scalar_t(0);
+    gi[j] = gv[j] = ga[j] = gs[j] = zeros[j] = scalar_t(0);
     for (int q = 0; q < kNumParams; ++q) gp[q][j] = scalar_t(0);
   }
   const scalar_t sg_alpha = scalar_t(cfg.sg_alpha);
@@ -345,7 +376,9 @@ NT_INLINE void backward_block(const LifConfig& cfg_in, int64_t T, int64_t M, int
       for (int64_t j = 0; j < n; ++j) gi[j] += g.i[k0 + j];
     if (g.a != nullptr)
       for (int64_t j = 0; j < n; ++j) ga[j] += g.a[k0 + j];
-    surrogate_row<scalar_t>(rc.surrogate, n, sg_alpha, r1.v, r1.a, st.pr[P_V_TH], sg);
+    // (PLAIN: a1 = 0, its rows unwritten)
+    surrogate_row<scalar_t>(rc.surrogate, n, sg_alpha, r1.v, SHAPE == PLAIN ? zeros : r1.a,
+                            st.pr[P_V_TH], sg);
     const uint8_t* fl = REF ? fb + t * n : nullptr;
     const scalar_t* gs_row = g.spikes_broadcast ? g_const : g.spikes + k0;
     scalar_t* gx_row = g_x + k0;
@@ -356,9 +389,9 @@ NT_INLINE void backward_block(const LifConfig& cfg_in, int64_t T, int64_t M, int
         for (int q = 0; q < kNumParams; ++q) gpj[q] = gp[q][j];
       scalar_t gij = gi[j], gvj = gv[j], gaj = ga[j];
       scalar_t gsj = gs[j] + gs_row[j];
-      gx_row[j] = lif_step_backward<scalar_t>(UNIFORM ? p0 : st.params(j), rc, r0.i[j],
-                                              r0.v[j], r0.a[j], r0.s[j], r1.i[j], held, sg[j],
-                                              gij, gvj, gaj, gsj, gpj);
+      gx_row[j] = lif_step_backward<scalar_t, SHAPE == PLAIN>(
+          SHAPE == PER_NEURON ? st.params(j) : p0, rc, r0.i[j], r0.v[j], r0.a[j], r0.s[j],
+          r1.i[j], held, sg[j], gij, gvj, gaj, gsj, gpj);
       gi[j] = gij;
       gv[j] = gvj;
       ga[j] = gaj;
@@ -378,15 +411,40 @@ NT_INLINE void backward_block(const LifConfig& cfg_in, int64_t T, int64_t M, int
   }
 }
 
-// F<RESET, REF>::run for the forward and the backward blocks; the float32 ones cloned per ISA.
+// F<RESET, REF>::run for the forward and the backward blocks, with the block's Shape; the
+// float32 ones cloned per ISA.
+template <typename scalar_t, int RESET, bool REF, typename... Args>
+NT_INLINE void run_forward(int64_t& bad, int shape, Args&&... args) {
+  switch (shape) {
+    case PER_NEURON:
+      bad += forward_block<scalar_t, RESET, REF, PER_NEURON>(std::forward<Args>(args)...);
+      break;
+    case UNIFORM:
+      bad += forward_block<scalar_t, RESET, REF, UNIFORM>(std::forward<Args>(args)...);
+      break;
+    default:
+      bad += forward_block<scalar_t, RESET, REF, PLAIN>(std::forward<Args>(args)...);
+  }
+}
+
+template <typename scalar_t, bool DETACH, bool PARAMS, int RESET, bool REF, typename... Args>
+NT_INLINE void run_backward(int shape, Args&&... args) {
+  if (shape == PER_NEURON) {
+    backward_block<scalar_t, DETACH, PARAMS, RESET, REF, PER_NEURON>(std::forward<Args>(args)...);
+  } else if (PARAMS || shape == UNIFORM) {
+    backward_block<scalar_t, DETACH, PARAMS, RESET, REF, UNIFORM>(std::forward<Args>(args)...);
+  } else if constexpr (!PARAMS) {  // PLAIN has no parameter gradients
+    backward_block<scalar_t, DETACH, PARAMS, RESET, REF, PLAIN>(std::forward<Args>(args)...);
+  }
+}
+
 template <typename scalar_t>
 struct Forward {
   template <int RESET, bool REF>
   struct Block {
     template <typename... Args>
-    static void run(int64_t& bad, bool uniform, Args&&... args) {
-      bad += uniform ? forward_block<scalar_t, RESET, REF, true>(std::forward<Args>(args)...)
-                     : forward_block<scalar_t, RESET, REF, false>(std::forward<Args>(args)...);
+    static void run(Args&&... args) {
+      run_forward<scalar_t, RESET, REF>(std::forward<Args>(args)...);
     }
   };
 };
@@ -396,9 +454,8 @@ struct Forward<float> {
   template <int RESET, bool REF>
   struct Block {
     template <typename... Args>
-    NT_CPU_CLONES static void run(int64_t& bad, bool uniform, Args&&... args) {
-      bad += uniform ? forward_block<float, RESET, REF, true>(std::forward<Args>(args)...)
-                     : forward_block<float, RESET, REF, false>(std::forward<Args>(args)...);
+    NT_CPU_CLONES static void run(Args&&... args) {
+      run_forward<float, RESET, REF>(std::forward<Args>(args)...);
     }
   };
 };
@@ -408,12 +465,8 @@ struct Backward {
   template <int RESET, bool REF>
   struct Block {
     template <typename... Args>
-    static void run(bool uniform, Args&&... args) {
-      if (uniform) {
-        backward_block<scalar_t, DETACH, PARAMS, RESET, REF, true>(std::forward<Args>(args)...);
-      } else {
-        backward_block<scalar_t, DETACH, PARAMS, RESET, REF, false>(std::forward<Args>(args)...);
-      }
+    static void run(Args&&... args) {
+      run_backward<scalar_t, DETACH, PARAMS, RESET, REF>(std::forward<Args>(args)...);
     }
   };
 };
@@ -423,12 +476,8 @@ struct Backward<float, DETACH, PARAMS> {
   template <int RESET, bool REF>
   struct Block {
     template <typename... Args>
-    NT_CPU_CLONES static void run(bool uniform, Args&&... args) {
-      if (uniform) {
-        backward_block<float, DETACH, PARAMS, RESET, REF, true>(std::forward<Args>(args)...);
-      } else {
-        backward_block<float, DETACH, PARAMS, RESET, REF, false>(std::forward<Args>(args)...);
-      }
+    NT_CPU_CLONES static void run(Args&&... args) {
+      run_backward<float, DETACH, PARAMS, RESET, REF>(std::forward<Args>(args)...);
     }
   };
 };
@@ -462,7 +511,8 @@ void lif_scan_forward_cpu(const LifConfig& cfg, int64_t T, int64_t M, int64_t P,
     for (int64_t b = b_begin; b < b_end; ++b) {
       const int64_t m0 = b * kBlock;
       const int64_t n = std::min(kBlock, M - m0);
-      dispatch<Forward<scalar_t>::template Block>(cfg.reset, cfg.n_ref > 0, bad, P == 1, cfg,
+      const int shape = block_shape(P, params, true, i0, a0, s0, m0, n);
+      dispatch<Forward<scalar_t>::template Block>(cfg.reset, cfg.n_ref > 0, bad, shape, cfg,
                                                   stream, T, M, P, m0, n, x, i0, v0, a0, s0,
                                                   ref0, params, spikes, v_out, i_out, a_out,
                                                   flags, ref_out);
@@ -494,8 +544,9 @@ void lif_scan_backward_cpu(const LifConfig& cfg, int64_t T, int64_t M, int64_t P
     for (int64_t b = b_begin; b < b_end; ++b) {
       const int64_t m0 = b * width;
       const int64_t n = std::min(width, M - m0);
+      const int shape = block_shape(P, params, g_params == nullptr, i0, a0, s0, m0, n);
       backward_dispatch<scalar_t>(cfg.detach_reset, g_params != nullptr, cfg.reset, has_ref,
-                                  P == 1, cfg, T, M, P, m0, n, g, x, i0, v0, a0, s0, ref0,
+                                  shape, cfg, T, M, P, m0, n, g, x, i0, v0, a0, s0, ref0,
                                   params, buf, flag_buf, g_x, g_i0, g_v0, g_a0, g_s0,
                                   g_params);
     }

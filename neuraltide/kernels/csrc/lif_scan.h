@@ -196,21 +196,27 @@ NT_HD scalar_t spike_arg(const LifParams<scalar_t>& p, scalar_t v1, scalar_t a1)
 
 // ---- one step forward ------------------------------------------------------------------------
 // State (i, v, a, s, ref) is updated in place; `held` reports a refractory step.
-template <typename scalar_t>
+//
+// PLAIN: the caller guarantees alpha = rho = adapt = 0 and a = 0 (a LIF neuron, no synaptic
+// current, no adaptation; i and s finite): then i' = x and a' = 0 as values (the general form
+// gives 0*i + x and 0*a + 0*s, equal up to the sign of a zero), and theta = v_th. The step
+// leaves i and a alone and skips their arithmetic; callers that keep i or a write x and 0.
+template <typename scalar_t, bool PLAIN = false>
 NT_HD void lif_step_forward(const LifParams<scalar_t>& p, const LifConfig& cfg, scalar_t x,
                             scalar_t& i, scalar_t& v, scalar_t& a, scalar_t& s, scalar_t& ref,
                             bool& held) {
   const scalar_t one = scalar_t(1);
   const scalar_t s_prev = s;
-  const scalar_t theta = nt_add(p.v_th, a);
+  const scalar_t theta = PLAIN ? p.v_th : nt_add(p.v_th, a);
   scalar_t vr = v;
   if (cfg.reset == RESET_SUBTRACT) {
     vr = nt_sub(v, nt_mul(s_prev, theta));
   } else if (cfg.reset == RESET_TO_VALUE) {
     vr = nt_add(nt_mul(nt_sub(one, s_prev), v), nt_mul(s_prev, p.v_reset));
   }
-  const scalar_t a_new = nt_add(nt_mul(p.rho, a), nt_mul(p.adapt, s_prev));
-  const scalar_t i_new = nt_add(nt_mul(p.alpha, i), x);
+  const scalar_t a_new =
+      PLAIN ? scalar_t(0) : nt_add(nt_mul(p.rho, a), nt_mul(p.adapt, s_prev));
+  const scalar_t i_new = PLAIN ? x : nt_add(nt_mul(p.alpha, i), x);
   scalar_t v_new = nt_add(nt_add(nt_mul(p.beta, vr), nt_mul(nt_sub(one, p.beta), p.v_rest)),
                           nt_mul(p.gain, i_new));
   const bool after_leak = cfg.reset == RESET_SUBTRACT_AFTER_LEAK;
@@ -224,10 +230,12 @@ NT_HD void lif_step_forward(const LifParams<scalar_t>& p, const LifConfig& cfg, 
     v_new = held ? v_held : v_new;
     ref = held ? nt_sub(count, one) : count;
   }
-  const scalar_t z = spike_arg(p, v_new, a_new);
-  i = i_new;
+  const scalar_t z = PLAIN ? nt_sub(v_new, p.v_th) : spike_arg(p, v_new, a_new);
+  if (!PLAIN) {
+    i = i_new;
+    a = a_new;
+  }
   v = v_new;
-  a = a_new;
   s = held ? scalar_t(0) : (z > scalar_t(0) ? one : scalar_t(0));
 }
 
@@ -235,8 +243,10 @@ NT_HD void lif_step_forward(const LifParams<scalar_t>& p, const LifConfig& cfg, 
 // Old state (i0, v0, a0, s0) and new state (i1, v1, a1, held) of the step; sg = g(z), the
 // surrogate derivative at this step's spike_arg. On entry gi, gv, ga, gs hold the adjoints of
 // the new state (i1, v1, a1, s1), on exit those of the old state. Returns the input's gradient
-// and adds to the 8 parameter gradients `gp`.
-template <typename scalar_t>
+// and adds to the 8 parameter gradients `gp`. PLAIN (as for lif_step_forward, and no
+// parameter gradient wanted): i0 and a0 are not read, and the adjoints of i and a are not
+// carried (alpha*gi and rho*ga are zero): gi leaves as 0, ga as the threshold's part.
+template <typename scalar_t, bool PLAIN = false>
 NT_HD scalar_t lif_step_backward(const LifParams<scalar_t>& p, const LifConfig& cfg,
                                  scalar_t i0, scalar_t v0, scalar_t a0, scalar_t s0,
                                  scalar_t i1, bool held, scalar_t sg, scalar_t& gi,
@@ -245,7 +255,7 @@ NT_HD scalar_t lif_step_backward(const LifParams<scalar_t>& p, const LifConfig& 
   const scalar_t zero = scalar_t(0);
   const int reset = cfg.reset;
   const bool after_leak = reset == RESET_SUBTRACT_AFTER_LEAK;
-  const scalar_t theta = p.v_th + a0;
+  const scalar_t theta = PLAIN ? p.v_th : p.v_th + a0;
   scalar_t vr = v0;
   if (reset == RESET_SUBTRACT) {
     vr = v0 - s0 * theta;
@@ -283,12 +293,15 @@ NT_HD scalar_t lif_step_backward(const LifParams<scalar_t>& p, const LifConfig& 
   // i1 = alpha*i0 + x
   gp[P_ALPHA] += i0 * gi1;
   const scalar_t gx = gi1;
-  gi = p.alpha * gi1;
+  gi = PLAIN ? zero : p.alpha * gi1;
   // a1 = rho*a0 + adapt*s0
-  gp[P_RHO] += a0 * ga1;
-  scalar_t ga0 = p.rho * ga1;
-  gp[P_ADAPT] += s0 * ga1;
-  gsp += p.adapt * ga1;
+  scalar_t ga0 = zero;
+  if (!PLAIN) {
+    gp[P_RHO] += a0 * ga1;
+    ga0 = p.rho * ga1;
+    gp[P_ADAPT] += s0 * ga1;
+    gsp += p.adapt * ga1;
+  }
   // the reset
   if (reset == RESET_SUBTRACT) {
     gv0 += gvr;
