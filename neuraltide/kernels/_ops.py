@@ -214,6 +214,8 @@ def _scan(
         x2, *flat_state, p, int(rkind), n_ref, bool(detach_reset), int(kind),
         float(surrogate.alpha), keep_traces,
     )
+    if n_ref == 0:  # the op writes no counts then: they stay the initial ones
+        ref = flat_state[4]
     if torch.compiler.is_compiling():  # no data-dependent branch inside a graph
         torch._assert_async(nonfinite == 0, f"{caller}: input must be finite (NaN or inf).")
     elif int(nonfinite):  # the op counted them while scanning; find the first for the message
@@ -375,7 +377,8 @@ def _fake_fwd(
     flags = x.new_empty((R, M) if n_ref > 0 else (0,), dtype=torch.uint8)
     traces = [x.new_empty((R, M)) for _ in range(3)]
     nonfinite = x.new_empty((), dtype=torch.int64)
-    return (x.new_empty((T, M)), *traces, flags, ref0.new_empty((M,)), nonfinite)
+    ref = ref0.new_empty((M,) if n_ref > 0 else (0,))
+    return (x.new_empty((T, M)), *traces, flags, ref, nonfinite)
 
 
 def _fake_bwd(

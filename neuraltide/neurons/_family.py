@@ -330,9 +330,10 @@ class LIFFamily(NeuronModel):
         self, shape: tuple[int, ...], device: Any, dtype: torch.dtype
     ) -> LIFFamilyState:
         z = torch.zeros(shape, device=device, dtype=dtype)
-        v_rest = self.value("v_rest").detach() if "v_rest" in self._specs else 0.0
-        v = z + torch.as_tensor(v_rest, dtype=dtype, device=device)
-        return LIFFamilyState(i=z, v=v.detach(), a=z, s=z, ref=z)
+        if "v_rest" not in self._specs:  # dimensionless: rest is 0, one zero tensor for all
+            return LIFFamilyState(i=z, v=z, a=z, s=z, ref=z)
+        v = z + self.value("v_rest").detach().to(device=device, dtype=dtype)
+        return LIFFamilyState(i=z, v=v, a=z, s=z, ref=z)
 
     def extra_repr(self) -> str:
         return (

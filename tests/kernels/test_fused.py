@@ -337,12 +337,13 @@ def test_gradcheck_of_the_traces_with_detached_reset(fused) -> None:
         assert torch.autograd.gradcheck(f, inputs)
 
 
-def test_opcheck(fused) -> None:
-    x, state, p = make_case(11, 5, (2,), 3, (True,) * 8, 2, torch.float64)
+@pytest.mark.parametrize("n_ref", [0, 2])  # without a period the op returns no counts
+def test_opcheck(fused, n_ref) -> None:
+    x, state, p = make_case(11, 5, (2,), 3, (True,) * 8, n_ref, torch.float64)
     flat = [t.reshape(-1) for t in state]
     params = torch.stack([t.expand(2, 3).reshape(-1) for t in p]).requires_grad_()
     args = (x.reshape(5, -1).requires_grad_(), *(t.clone().requires_grad_(k < 4) for k, t in
-            enumerate(flat)), params, int(kernels.ResetKind.TO_VALUE), 2, False,
+            enumerate(flat)), params, int(kernels.ResetKind.TO_VALUE), n_ref, False,
             int(kernels.SurrogateKind.ATAN), 2.0)
     torch.library.opcheck(torch.ops.neuraltide.lif_scan_fwd.default, args,
                           test_utils=("test_schema", "test_autograd_registration",

@@ -5,8 +5,9 @@
 //   neuraltide::lif_scan_fwd(x (T, M), i0, v0, a0, s0, ref0 (M,), params (8, P),
 //                            reset, n_ref, detach_reset, surrogate, surrogate_alpha,
 //                            keep_traces)
-//       -> (spikes (T, M), v, i, a (R, M), flags (R, M) uint8 or (0,) if n_ref == 0, ref (M,),
-//           nonfinite () int64: > 0 when an input was NaN or inf)
+//       -> (spikes (T, M), v, i, a (R, M), flags (R, M) uint8 or (0,) if n_ref == 0,
+//           ref (M,), or (0,) if n_ref == 0 (the counts never change then: the final count is
+//           ref0), nonfinite () int64: > 0 when an input was NaN or inf)
 //          with R = T, or R = 1 (the last step only) without keep_traces; neuron m reads
 //          column m % P of params (P = 1: per layer; P = neurons per sample: per neuron)
 //   neuraltide::lif_scan_bwd(grad_spikes (T, M), grad_v?, grad_i?, grad_a? (T, M),
@@ -117,8 +118,9 @@ fwd_impl(const at::Tensor& x_in, const at::Tensor& i0_in, const at::Tensor& v0_i
   // large CPU outputs come from the block cache (no page faults when a size comes again)
   const at::ScalarType dt = x.scalar_type();
   at::Tensor spikes = new_output({T, M}, x, dt), v = new_output({R, M}, x, dt),
-             i = new_output({R, M}, x, dt), a = new_output({R, M}, x, dt),
-             ref = new_output({M}, x, dt);
+             i = new_output({R, M}, x, dt), a = new_output({R, M}, x, dt);
+  // without a refractory period there are no flags, and the counts stay ref0's
+  at::Tensor ref = new_output(n_ref > 0 ? at::IntArrayRef({M}) : at::IntArrayRef({0}), x, dt);
   at::Tensor flags = new_output(n_ref > 0 ? at::IntArrayRef({R, M}) : at::IntArrayRef({0}), x,
                                 at::kByte);
   // whether inputs were NaN or inf: the scan reads every input anyway, so the check that
@@ -126,6 +128,7 @@ fwd_impl(const at::Tensor& x_in, const at::Tensor& i0_in, const at::Tensor& v0_i
   at::Tensor nonfinite = at::zeros({}, x.options().dtype(at::kLong));
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "lif_scan_fwd", [&] {
     uint8_t* fl = n_ref > 0 ? flags.data_ptr<uint8_t>() : nullptr;
+    scalar_t* ref_out = n_ref > 0 ? ref.data_ptr<scalar_t>() : nullptr;
 #if defined(NT_WITH_CUDA)
     if (x.is_cuda()) {
       const c10::cuda::CUDAGuard guard(x.device());
@@ -133,8 +136,8 @@ fwd_impl(const at::Tensor& x_in, const at::Tensor& i0_in, const at::Tensor& v0_i
           cfg, T, M, P, x.data_ptr<scalar_t>(), i0.data_ptr<scalar_t>(),
           v0.data_ptr<scalar_t>(), a0.data_ptr<scalar_t>(), s0.data_ptr<scalar_t>(),
           ref0.data_ptr<scalar_t>(), params.data_ptr<scalar_t>(), spikes.data_ptr<scalar_t>(),
-          v.data_ptr<scalar_t>(), i.data_ptr<scalar_t>(), a.data_ptr<scalar_t>(), fl,
-          ref.data_ptr<scalar_t>(), nonfinite.data_ptr<int64_t>(),
+          v.data_ptr<scalar_t>(), i.data_ptr<scalar_t>(), a.data_ptr<scalar_t>(), fl, ref_out,
+          nonfinite.data_ptr<int64_t>(),
           c10::cuda::getCurrentCUDAStream().stream());
       const char* err = lif_cuda_last_error();
       TORCH_CHECK(err == nullptr, "lif_fused: CUDA forward launch failed: ", err);
@@ -145,7 +148,7 @@ fwd_impl(const at::Tensor& x_in, const at::Tensor& i0_in, const at::Tensor& v0_i
         cfg, T, M, P, x.data_ptr<scalar_t>(), i0.data_ptr<scalar_t>(), v0.data_ptr<scalar_t>(),
         a0.data_ptr<scalar_t>(), s0.data_ptr<scalar_t>(), ref0.data_ptr<scalar_t>(),
         params.data_ptr<scalar_t>(), spikes.data_ptr<scalar_t>(), v.data_ptr<scalar_t>(),
-        i.data_ptr<scalar_t>(), a.data_ptr<scalar_t>(), fl, ref.data_ptr<scalar_t>(),
+        i.data_ptr<scalar_t>(), a.data_ptr<scalar_t>(), fl, ref_out,
         nonfinite.data_ptr<int64_t>());
   });
   return {spikes, v, i, a, flags, ref, nonfinite};

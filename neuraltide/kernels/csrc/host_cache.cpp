@@ -47,10 +47,10 @@ class HostCache {
       return p;
     }
     *size = rounded;
-    void* p = allocate(*size);
+    void* p = allocate(bytes, *size);
     if (p == nullptr) {  // out of memory: give the idle blocks back and try once more
       release_all();
-      p = allocate(*size);
+      p = allocate(bytes, *size);
     }
     if (p != nullptr) {
       in_use_ += *size;
@@ -108,17 +108,22 @@ class HostCache {
     return int64_t(1) << 30;
   }
 
-  static void* allocate(int64_t size) {
+  // A block of `size` bytes (rounded up from the `bytes` asked for). Only the huge pages that
+  // `bytes` fills are advised: a huge page is resident as a whole once touched, so advising
+  // the rounded tail would make up to 2 MiB per output resident that nothing uses (1.5 MiB
+  // on a 12.5 MiB output: an eighth more memory).
+  static void* allocate(int64_t bytes, int64_t size) {
 #if defined(NT_HOST_CACHE)
     void* p = nullptr;
     const bool huge = size >= kAlign;
     if (posix_memalign(&p, size_t(huge ? kAlign : kPage), size_t(size)) != 0) return nullptr;
 #if defined(MADV_HUGEPAGE)
-    if (huge) madvise(p, size_t(size), MADV_HUGEPAGE);  // advice: a refusal changes nothing
+    const int64_t whole = bytes / kAlign * kAlign;
+    if (whole > 0) madvise(p, size_t(whole), MADV_HUGEPAGE);  // advice: a refusal changes nothing
 #endif
     return p;
 #else
-    (void)size;
+    (void)bytes, (void)size;
     return nullptr;
 #endif
   }

@@ -5,8 +5,8 @@
 // twice (2.8 against 8.7 GB/s here). The cache keeps blocks that outputs gave back, and
 // hands them to the next output of about the same size (a training loop asks for the same
 // sizes every iteration), so their pages are touched once. New blocks of 2 MiB or more are
-// 2 MiB-aligned and advised for transparent huge pages (fewer, cheaper faults where the
-// kernel allows them).
+// 2 MiB-aligned, and the huge pages their request fills are advised for transparent huge
+// pages (fewer, cheaper faults where the kernel allows them).
 //
 // Outputs below 1 MiB come from at::empty as usual (glibc serves them from its arenas; above,
 // its dynamic mmap threshold and heap trimming made a training loop fault its outputs in

@@ -327,8 +327,8 @@ NT_HD scalar_t lif_step_backward(const LifParams<scalar_t>& p, const LifConfig& 
 // Sequences are (T, M) row-major: element t of neuron m is at t*M + m.
 // Forward: reads x and the initial state (i, v, a, s, ref of neuron m); writes spikes, v_out,
 // i_out, a_out (the state after each step, or only the last one in row 0 without
-// cfg.keep_traces), flags (if n_ref > 0; may be null otherwise) and the final refractory count
-// ref_out. Returns how many of the neuron's inputs were NaN or inf.
+// cfg.keep_traces), flags and the final refractory count ref_out (both may be null if
+// n_ref == 0). Returns how many of the neuron's inputs were NaN or inf.
 template <typename scalar_t>
 NT_HD int64_t lif_scan_forward(const LifParams<scalar_t>& p, const LifConfig& cfg, int64_t T,
                                int64_t M, int64_t m, const scalar_t* x, scalar_t i, scalar_t v,
@@ -348,7 +348,7 @@ NT_HD int64_t lif_scan_forward(const LifParams<scalar_t>& p, const LifConfig& cf
     a_out[kt] = a;
     if (flags != nullptr) flags[kt] = held ? kHeld : uint8_t(0);
   }
-  ref_out[m] = ref;
+  if (ref_out != nullptr) ref_out[m] = ref;
   return bad;
 }
 
