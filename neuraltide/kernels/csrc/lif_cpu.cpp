@@ -143,8 +143,8 @@ struct alignas(64) BlockState {
 // in place (the forward: the same rows, which the compiler sees are read before written) or
 // into distinct rows (the backward's recompute writes each step's into its buffer; see the
 // overload below); the refractory counts advance in place. SHAPE: see Shape (with PLAIN the
-// rows i and a are left alone). CHECK: sum x - x per neuron into st.bad (the forward; the backward's recompute has
-// been checked by it).
+// rows i and a are left alone). CHECK: sum x - x per neuron into st.bad (the forward; the
+// backward's recompute has been checked by it).
 template <typename scalar_t, int RESET, bool REF, int SHAPE, bool CHECK>
 NT_INLINE void advance(BlockState<scalar_t>& st, const LifConfig& cfg, int64_t n,
                        const scalar_t* __restrict__ x_row, const scalar_t* i0,
@@ -281,25 +281,30 @@ NT_INLINE int64_t forward_block(const LifConfig& cfg_in, bool stream, int64_t T,
   return bad;
 }
 
-// sg[j] = g(z[j]) for the surrogate KIND at z[j] = v1[j] - (v_th[j] + a1[j]) (spike_arg).
-template <int KIND, typename scalar_t>
+// sg[j] = g(z[j]) for the surrogate KIND at z[j] = v1[j] - (v_th[j] + a1[j]) (spike_arg);
+// PLAIN: at v1[j] - v_th[0] (a1 = 0 and one threshold; a1 is not read).
+template <int KIND, bool PLAIN, typename scalar_t>
 NT_INLINE void surrogate_row(int64_t n, scalar_t alpha, const scalar_t* __restrict__ v1,
                              const scalar_t* __restrict__ a1, const scalar_t* __restrict__ v_th,
                              scalar_t* __restrict__ sg) {
+  const scalar_t th = v_th[0];
   for (int64_t j = 0; j < n; ++j)
-    sg[j] = surrogate_grad_k<KIND>(alpha, spike_arg(v_th[j], v1[j], a1[j]));
+    sg[j] = surrogate_grad_k<KIND>(alpha, PLAIN ? nt_sub(v1[j], th)
+                                                : spike_arg(v_th[j], v1[j], a1[j]));
 }
 
-template <typename scalar_t>
+template <bool PLAIN, typename scalar_t>
 NT_INLINE void surrogate_row(int kind, int64_t n, scalar_t alpha, const scalar_t* v1,
                              const scalar_t* a1, const scalar_t* v_th, scalar_t* sg) {
   switch (kind) {
-    case SG_SIGMOID: surrogate_row<SG_SIGMOID>(n, alpha, v1, a1, v_th, sg); break;
-    case SG_FAST_SIGMOID: surrogate_row<SG_FAST_SIGMOID>(n, alpha, v1, a1, v_th, sg); break;
-    case SG_ATAN: surrogate_row<SG_ATAN>(n, alpha, v1, a1, v_th, sg); break;
-    case SG_GAUSSIAN: surrogate_row<SG_GAUSSIAN>(n, alpha, v1, a1, v_th, sg); break;
-    case SG_TRIANGLE: surrogate_row<SG_TRIANGLE>(n, alpha, v1, a1, v_th, sg); break;
-    default: surrogate_row<SG_STRAIGHT_THROUGH>(n, alpha, v1, a1, v_th, sg); break;
+    case SG_SIGMOID: surrogate_row<SG_SIGMOID, PLAIN>(n, alpha, v1, a1, v_th, sg); break;
+    case SG_FAST_SIGMOID:
+      surrogate_row<SG_FAST_SIGMOID, PLAIN>(n, alpha, v1, a1, v_th, sg);
+      break;
+    case SG_ATAN: surrogate_row<SG_ATAN, PLAIN>(n, alpha, v1, a1, v_th, sg); break;
+    case SG_GAUSSIAN: surrogate_row<SG_GAUSSIAN, PLAIN>(n, alpha, v1, a1, v_th, sg); break;
+    case SG_TRIANGLE: surrogate_row<SG_TRIANGLE, PLAIN>(n, alpha, v1, a1, v_th, sg); break;
+    default: surrogate_row<SG_STRAIGHT_THROUGH, PLAIN>(n, alpha, v1, a1, v_th, sg); break;
   }
 }
 
@@ -318,8 +323,8 @@ struct OutputGrads {
 // accumulated (a third of the reverse step's work when the parameters are fixed). SHAPE: see
 // Shape (PLAIN only without PARAMS).
 template <typename scalar_t, bool DETACH, bool PARAMS, int RESET, bool REF, int SHAPE>
-NT_INLINE void backward_block(const LifConfig& cfg_in, int64_t T, int64_t M, int64_t P,
-                              int64_t m0, int64_t n, const OutputGrads<scalar_t>& g,
+NT_INLINE void backward_block(const LifConfig& cfg_in, bool stream, int64_t T, int64_t M,
+                              int64_t P, int64_t m0, int64_t n, const OutputGrads<scalar_t>& g,
                               const scalar_t* x, const scalar_t* i0, const scalar_t* v0,
                               const scalar_t* a0, const scalar_t* s0, const scalar_t* ref0,
                               const scalar_t* params, std::vector<scalar_t>& buf,
@@ -352,9 +357,9 @@ NT_INLINE void backward_block(const LifConfig& cfg_in, int64_t T, int64_t M, int
   }
 
   alignas(64) scalar_t gi[kBlock], gv[kBlock], ga[kBlock], gs[kBlock], gp[kNumParams][kBlock];
-  alignas(64) scalar_t sg[kBlock], g_const[kBlock], zeros[kBlock];
+  alignas(64) scalar_t sg[kBlock], g_const[kBlock], gx_local[kBlock];
   for (int64_t j = 0; j < n; ++j) {
-    gi[j] = gv[j] = ga[j] = gs[j] = zeros[j] = scalar_t(0);
+    gi[j] = gv[j] = ga[j] = gs[j] = scalar_t(0);
     for (int q = 0; q < kNumParams; ++q) gp[q][j] = scalar_t(0);
   }
   const scalar_t sg_alpha = scalar_t(cfg.sg_alpha);
@@ -368,42 +373,50 @@ NT_INLINE void backward_block(const LifConfig& cfg_in, int64_t T, int64_t M, int
     const int64_t k0 = t * M + m0;
     if (t >= kAhead) {
       if (!g.spikes_broadcast) prefetch(g.spikes + k0 - kAhead * M, bytes, false);
-      prefetch(g_x + k0 - kAhead * M, bytes, true);
+      if (!stream) prefetch(g_x + k0 - kAhead * M, bytes, true);
     }
     const Rows<scalar_t> r1 = rows(t), r0 = rows(t - 1);  // the state after step t and before
     if (g.v != nullptr)
       for (int64_t j = 0; j < n; ++j) gv[j] += g.v[k0 + j];
+    // PLAIN carries no adjoint of i (alpha = 0: gi is this step's g.i, or stays 0) and none
+    // of a (rho = adapt = 0, a1 = 0: ga1 reaches nothing; ga is kept from step 0 only, for
+    // g_a0), which saves the reverse step two of its five stores
     if (g.i != nullptr)
-      for (int64_t j = 0; j < n; ++j) gi[j] += g.i[k0 + j];
-    if (g.a != nullptr)
+      for (int64_t j = 0; j < n; ++j) gi[j] = (SHAPE == PLAIN ? scalar_t(0) : gi[j]) + g.i[k0 + j];
+    if (g.a != nullptr && SHAPE != PLAIN)
       for (int64_t j = 0; j < n; ++j) ga[j] += g.a[k0 + j];
-    // (PLAIN: a1 = 0, its rows unwritten)
-    surrogate_row<scalar_t>(rc.surrogate, n, sg_alpha, r1.v, SHAPE == PLAIN ? zeros : r1.a,
-                            st.pr[P_V_TH], sg);
+    surrogate_row<SHAPE == PLAIN, scalar_t>(rc.surrogate, n, sg_alpha, r1.v, r1.a,
+                                            st.pr[P_V_TH], sg);
+    const bool keep_ga = SHAPE != PLAIN || t == 0;
     const uint8_t* fl = REF ? fb + t * n : nullptr;
     const scalar_t* gs_row = g.spikes_broadcast ? g_const : g.spikes + k0;
-    scalar_t* gx_row = g_x + k0;
+    // a large g_x is written through a local row and streamed out (as the forward's spikes)
+    scalar_t* gx_row = stream ? gx_local : g_x + k0;
     for (int64_t j = 0; j < n; ++j) {
       const bool held = REF && (fl[j] & kHeld);
       scalar_t gpj[kNumParams] = {};
       if (PARAMS)
         for (int q = 0; q < kNumParams; ++q) gpj[q] = gp[q][j];
-      scalar_t gij = gi[j], gvj = gv[j], gaj = ga[j];
+      scalar_t gij = gi[j], gvj = gv[j], gaj = SHAPE == PLAIN ? scalar_t(0) : ga[j];
       scalar_t gsj = gs[j] + gs_row[j];
       gx_row[j] = lif_step_backward<scalar_t, SHAPE == PLAIN>(
           SHAPE == PER_NEURON ? st.params(j) : p0, rc, r0.i[j], r0.v[j], r0.a[j], r0.s[j],
           r1.i[j], held, sg[j], gij, gvj, gaj, gsj, gpj);
-      gi[j] = gij;
+      if (SHAPE != PLAIN) gi[j] = gij;
       gv[j] = gvj;
-      ga[j] = gaj;
+      if (keep_ga) ga[j] = gaj;
       gs[j] = gsj;
       if (PARAMS)
         for (int q = 0; q < kNumParams; ++q) gp[q][j] = gpj[q];
     }
+    if (stream) store_row(g_x + k0, gx_local, n, true);
   }
+#if defined(__SSE2__)
+  if (stream) _mm_sfence();
+#endif
   for (int64_t j = 0; j < n; ++j) {
     const int64_t m = m0 + j;
-    g_i0[m] = gi[j];
+    g_i0[m] = SHAPE == PLAIN ? scalar_t(0) : gi[j];
     g_v0[m] = gv[j];
     g_a0[m] = ga[j];
     g_s0[m] = gs[j];
@@ -536,6 +549,7 @@ void lif_scan_backward_cpu(const LifConfig& cfg, int64_t T, int64_t M, int64_t P
   const int64_t nblocks = (M + width - 1) / width;
   const OutputGrads<scalar_t> g{g_spikes, g_spikes_broadcast, g_v, g_i, g_a};
   const bool has_ref = cfg.n_ref > 0;
+  const bool stream = T * M * int64_t(sizeof(scalar_t)) >= kStreamBytes;
   at::parallel_for(0, nblocks, grain(width, T), [&](int64_t b_begin, int64_t b_end) {
     // per thread, kept between calls: its pages are touched once
     thread_local std::vector<scalar_t> buf;
@@ -547,7 +561,8 @@ void lif_scan_backward_cpu(const LifConfig& cfg, int64_t T, int64_t M, int64_t P
       const int64_t n = std::min(width, M - m0);
       const int shape = block_shape(P, params, g_params == nullptr, i0, a0, s0, m0, n);
       backward_dispatch<scalar_t>(cfg.detach_reset, g_params != nullptr, cfg.reset, has_ref,
-                                  shape, cfg, T, M, P, m0, n, g, x, i0, v0, a0, s0, ref0,
+                                  shape, cfg, stream, T, M, P, m0, n, g, x, i0, v0, a0, s0,
+                                  ref0,
                                   params, buf, flag_buf, g_x, g_i0, g_v0, g_a0, g_s0,
                                   g_params);
     }
