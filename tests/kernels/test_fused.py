@@ -546,6 +546,40 @@ def test_nonfinite_input_names_the_model_and_the_index(fused, bad, grad) -> None
         lif(x)
 
 
+@settings(max_examples=60, deadline=None, suppress_health_check=[FIXTURE_CHECK])
+@given(seed=st.integers(0, 2**31 - 1), T=st.integers(1, 8), n=st.sampled_from([3, 300, 700]),
+       per_neuron=st.tuples(*[st.booleans()] * 8), reset=st.sampled_from(list(Reset)),
+       n_ref=st.integers(0, 2), zeroed=st.sets(st.sampled_from(["beta", "alpha", "gain"])),
+       n_bad=st.integers(0, 4), v0_inf=st.booleans(), huge=st.booleans(),
+       dtype=st.sampled_from([torch.float32, torch.float64]))
+def test_the_op_counts_exactly_the_neurons_with_nonfinite_input(
+    fused, seed, T, n, per_neuron, reset, n_ref, zeroed, n_bad, v0_inf, huge, dtype
+) -> None:
+    """The forward's count of neurons that saw a NaN or inf input is exact: without a
+    refractory period it is inferred from a non-finite final v (which a non-finite input
+    always leaves, whatever beta, alpha or gain) and confirmed on the inputs, so a non-finite
+    initial v or an overflow from finite input counts nothing, and no bad input is missed."""
+    x, state, p = make_case(seed, T, (), n, per_neuron, n_ref, dtype)
+    p = p._replace(**{k: torch.zeros_like(getattr(p, k)) for k in zeroed})
+    g = torch.Generator().manual_seed(seed + 3)
+    if huge:  # finite, but v overflows to inf
+        x[torch.randint(0, T, (1,), generator=g), torch.randint(0, n, (1,), generator=g)] = \
+            torch.finfo(dtype).max
+    for _ in range(n_bad):
+        t, m = (int(torch.randint(0, d, (1,), generator=g)) for d in (T, n))
+        x[t, m] = [float("nan"), float("inf"), -float("inf")][int(torch.randint(0, 3, (1,),
+                                                                                generator=g))]
+    v0 = state.v.clone()
+    if v0_inf:
+        v0[: n // 2 + 1] = float("inf")
+    flat = [t.expand(n).contiguous() for t in state._replace(v=v0)]
+    params = torch.stack([t.expand(n) for t in p])
+    out = torch.ops.neuraltide.lif_scan_fwd(
+        x, *flat, params, int(kernels.reset_kind(reset)), n_ref, False,
+        int(kernels.SurrogateKind.ATAN), 2.0, False)
+    assert int(out[-1]) == int((~torch.isfinite(x)).any(0).sum())
+
+
 # ---- the host cache of large outputs ----------------------------------------------------------
 
 

@@ -143,8 +143,8 @@ struct alignas(64) BlockState {
 // in place (the forward: the same rows, which the compiler sees are read before written) or
 // into distinct rows (the backward's recompute writes each step's into its buffer; see the
 // overload below); the refractory counts advance in place. SHAPE: see Shape (with PLAIN the
-// rows i and a are left alone). CHECK: sum x - x per neuron into st.bad (the forward; the
-// backward's recompute has been checked by it).
+// rows i and a are left alone). CHECK: sum x - x per neuron into st.bad (the forward with a
+// refractory period, whose held steps ignore x; see forward_block).
 template <typename scalar_t, int RESET, bool REF, int SHAPE, bool CHECK>
 NT_INLINE void advance(BlockState<scalar_t>& st, const LifConfig& cfg, int64_t n,
                        const scalar_t* __restrict__ x_row, const scalar_t* i0,
@@ -213,8 +213,7 @@ NT_INLINE void store_row(scalar_t* __restrict__ dst, const scalar_t* __restrict_
 #if defined(__SSE2__)
   constexpr int64_t lanes = 16 / int64_t(sizeof(scalar_t));
   if (stream && reinterpret_cast<uintptr_t>(dst) % 16 == 0) {
-    int64_t j = 0;
-    for (; j + lanes <= n; j += lanes) {
+    auto put = [&](int64_t j) {
       if constexpr (sizeof(scalar_t) == 4) {
         _mm_stream_ps(reinterpret_cast<float*>(dst + j),
                       _mm_loadu_ps(reinterpret_cast<const float*>(src + j)));
@@ -222,7 +221,16 @@ NT_INLINE void store_row(scalar_t* __restrict__ dst, const scalar_t* __restrict_
         _mm_stream_pd(reinterpret_cast<double*>(dst + j),
                       _mm_loadu_pd(reinterpret_cast<const double*>(src + j)));
       }
+    };
+    int64_t j = 0;
+    // a cache line per iteration: the loop's own instructions cost as much as the stores
+    for (; j + 4 * lanes <= n; j += 4 * lanes) {
+      put(j);
+      put(j + lanes);
+      put(j + 2 * lanes);
+      put(j + 3 * lanes);
     }
+    for (; j + lanes <= n; j += lanes) put(j);
     for (; j < n; ++j) dst[j] = src[j];
     return;
   }
@@ -255,7 +263,7 @@ NT_INLINE int64_t forward_block(const LifConfig& cfg_in, bool stream, int64_t T,
       if (!stream) prefetch(spikes + (t + kAhead) * M + m0, bytes, true);
     }
     const int64_t k0 = t * M + m0;
-    advance<scalar_t, RESET, REF, SHAPE, true>(st, cfg, n, x + k0, state);
+    advance<scalar_t, RESET, REF, SHAPE, REF>(st, cfg, n, x + k0, state);
     store_row(spikes + k0, state.s, n, stream);
     if (traces || t == T - 1) {  // every step's traces, or the last one's in row 0
       const int64_t kt = (traces ? t * M : 0) + m0;
@@ -277,7 +285,22 @@ NT_INLINE int64_t forward_block(const LifConfig& cfg_in, bool stream, int64_t T,
   if (ref_out != nullptr)
     for (int64_t j = 0; j < n; ++j) ref_out[m0 + j] = st.ref[j];
   int64_t bad = 0;
-  for (int64_t j = 0; j < n; ++j) bad += st.bad[j] != scalar_t(0) ? 1 : 0;
+  if (REF) {
+    for (int64_t j = 0; j < n; ++j) bad += st.bad[j] != scalar_t(0) ? 1 : 0;
+    return bad;
+  }
+  // Without a refractory period every step's v takes in gain * i' and i' = alpha * i + x, and
+  // no step maps a non-finite v back to a finite one (0 * inf is NaN): a NaN or inf input
+  // leaves the final v non-finite. Only such neurons (rare) have their inputs counted.
+  for (int64_t j = 0; j < n; ++j) {
+    if (!not_finite(state.v[j])) continue;
+    for (int64_t t = 0; t < T; ++t) {
+      if (not_finite(x[t * M + m0 + j])) {
+        ++bad;
+        break;
+      }
+    }
+  }
   return bad;
 }
 
