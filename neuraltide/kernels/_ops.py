@@ -347,9 +347,13 @@ def _backward(
     # the traces are (1, M) without keep_traces: their gradient is that of the last step
     g_v, g_i, g_a = (_full_trace_grad(g, x) for g in (g_v, g_i, g_a))
     params_grad = ctx.needs_input_grad[6]
+    state_grad = any(ctx.needs_input_grad[1:5])  # i0, v0, a0, s0
     g_x, g_i0, g_v0, g_a0, g_s0, g_p = torch.ops.neuraltide.lif_scan_bwd(
-        g_spikes, g_v, g_i, g_a, x, i0, v0, a0, s0, ref0, params, *ctx.config, params_grad
+        g_spikes, g_v, g_i, g_a, x, i0, v0, a0, s0, ref0, params, *ctx.config, params_grad,
+        state_grad,
     )
+    if not state_grad:
+        g_i0 = g_v0 = g_a0 = g_s0 = None
     if params_grad:  # per neuron (8, M) -> the (8, P) columns of the parameter block
         P = params.shape[1]
         g_p = g_p.view(params.shape[0], -1, P).sum(1)
@@ -385,13 +389,11 @@ def _fake_bwd(
     g_spikes: Tensor, g_v: Tensor | None, g_i: Tensor | None, g_a: Tensor | None,
     x: Tensor, i0: Tensor, v0: Tensor, a0: Tensor, s0: Tensor, ref0: Tensor, params: Tensor,
     reset: int, n_ref: int, detach_reset: bool, surrogate: int, surrogate_alpha: float,
-    params_grad: bool = True,
+    params_grad: bool = True, state_grad: bool = True,
 ) -> tuple[Tensor, ...]:
     g_params = x.new_empty((params.shape[0], x.shape[1]) if params_grad else (0,))
-    return (
-        x.new_empty(x.shape), i0.new_empty(i0.shape), v0.new_empty(v0.shape),
-        a0.new_empty(a0.shape), s0.new_empty(s0.shape), g_params,
-    )
+    g_state = [t.new_empty(t.shape if state_grad else (0,)) for t in (i0, v0, a0, s0)]
+    return (x.new_empty(x.shape), *g_state, g_params)
 
 
 _registered: list[bool] = []

@@ -338,12 +338,13 @@ def test_gradcheck_of_the_traces_with_detached_reset(fused) -> None:
 
 
 @pytest.mark.parametrize("n_ref", [0, 2])  # without a period the op returns no counts
-def test_opcheck(fused, n_ref) -> None:
+@pytest.mark.parametrize("state_grad", [False, True])  # the backward skips the state's
+def test_opcheck(fused, n_ref, state_grad) -> None:
     x, state, p = make_case(11, 5, (2,), 3, (True,) * 8, n_ref, torch.float64)
     flat = [t.reshape(-1) for t in state]
     params = torch.stack([t.expand(2, 3).reshape(-1) for t in p]).requires_grad_()
-    args = (x.reshape(5, -1).requires_grad_(), *(t.clone().requires_grad_(k < 4) for k, t in
-            enumerate(flat)), params, int(kernels.ResetKind.TO_VALUE), n_ref, False,
+    args = (x.reshape(5, -1).requires_grad_(), *(t.clone().requires_grad_(state_grad and k < 4)
+            for k, t in enumerate(flat)), params, int(kernels.ResetKind.TO_VALUE), n_ref, False,
             int(kernels.SurrogateKind.ATAN), 2.0)
     torch.library.opcheck(torch.ops.neuraltide.lif_scan_fwd.default, args,
                           test_utils=("test_schema", "test_autograd_registration",
@@ -526,6 +527,29 @@ def test_every_surrogate_gradient_is_the_derivative_of_its_primitive(
         e = e.reshape(x.shape)
         g_fd.view(-1)[k] = (relaxed(x + e) - relaxed(x - e)) / (2 * eps)
     torch.testing.assert_close(g_kernel, g_fd, rtol=1e-5, atol=1e-7)
+
+
+def test_the_backward_leaves_out_what_the_initial_state_does_not_need(fused) -> None:
+    """A fresh state (no gradient wanted) gets no state gradients from the op, and the input's
+    gradient is the same as when the state does want them."""
+    x, state, p = make_case(5, 9, (2,), 4, (False,) * 8, 0, torch.float64)
+    kw = dict(reset=Reset.SUBTRACT, n_ref=0, detach_reset=False, surrogate=ATan())
+    flat = [t.reshape(-1) for t in state]
+    params = torch.stack([t.expand(2, 4).reshape(-1) for t in p])
+    g = torch.ones(9, 8, dtype=torch.float64)
+    out = torch.ops.neuraltide.lif_scan_bwd(
+        g, None, None, None, x.reshape(9, -1), *flat, params, int(kernels.ResetKind.SUBTRACT),
+        0, False, int(kernels.SurrogateKind.ATAN), 2.0, False, False)
+    assert [t.shape for t in out[1:5]] == [(0,)] * 4
+    grads = []
+    for want in (False, True):
+        xx = x.clone().requires_grad_()
+        ss = LIFFamilyState(*(t.clone().requires_grad_(want and k < 4)
+                              for k, t in enumerate(state)))
+        lif_scan(xx, ss, p, **kw)[0].sum().backward()
+        grads.append(xx.grad)
+        assert all((t.grad is not None) == want for t in ss[:4])
+    assert torch.equal(grads[0], grads[1]) and torch.equal(out[0].reshape(x.shape), grads[0])
 
 
 # ---- NaN/inf through a model on the fused path ------------------------------------------------

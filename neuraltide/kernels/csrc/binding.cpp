@@ -13,9 +13,9 @@
 //   neuraltide::lif_scan_bwd(grad_spikes (T, M), grad_v?, grad_i?, grad_a? (T, M),
 //                            x (T, M), i0, v0, a0, s0, ref0 (M,), params (8, P),
 //                            reset, n_ref, detach_reset, surrogate, surrogate_alpha,
-//                            params_grad)
-//       -> (grad_x (T, M), grad_i0, grad_v0, grad_a0, grad_s0 (M,),
-//           grad_params (8, M) per neuron, or (0,) without params_grad)
+//                            params_grad, state_grad)
+//       -> (grad_x (T, M), grad_i0, grad_v0, grad_a0, grad_s0 (M,), or (0,) each without
+//           state_grad, grad_params (8, M) per neuron, or (0,) without params_grad)
 //       The backward recomputes the forward from x and the initial state, so the forward
 //       keeps nothing per step for it.
 #include <ATen/ATen.h>
@@ -160,7 +160,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tenso
     const at::Tensor& x_in, const at::Tensor& i0_in, const at::Tensor& v0_in,
     const at::Tensor& a0_in, const at::Tensor& s0_in, const at::Tensor& ref0_in,
     const at::Tensor& params_in, int64_t reset, int64_t n_ref, bool detach_reset,
-    int64_t surrogate, double surrogate_alpha, bool params_grad) {
+    int64_t surrogate, double surrogate_alpha, bool params_grad, bool state_grad) {
   LifConfig cfg = make_config(reset, n_ref, detach_reset, surrogate, surrogate_alpha);
   check_sequence(x_in, "x");
   const int64_t T = x_in.size(0), M = x_in.size(1);
@@ -187,15 +187,22 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tenso
   const bool broadcast = grad_spikes_in.numel() > 0 && grad_spikes_in.stride(0) == 0 &&
                          grad_spikes_in.stride(1) == 0;
   const at::ScalarType dt = x.scalar_type();
-  at::Tensor g_x = new_output({T, M}, x, dt), g_i0 = new_output({M}, x, dt),
-             g_v0 = new_output({M}, x, dt), g_a0 = new_output({M}, x, dt),
-             g_s0 = new_output({M}, x, dt);
+  at::Tensor g_x = new_output({T, M}, x, dt);
+  // the initial state's gradients only if it needs them (a fresh state usually does not)
+  const auto state_output = [&] {
+    return new_output(state_grad ? at::IntArrayRef({M}) : at::IntArrayRef({0}), x, dt);
+  };
+  at::Tensor g_i0 = state_output(), g_v0 = state_output(), g_a0 = state_output(),
+             g_s0 = state_output();
   // per-neuron parameter gradients (8, M) only if some parameter needs one
   at::Tensor g_params = new_output(params_grad ? at::IntArrayRef({kNumParams, M})
                                                : at::IntArrayRef({0}),
                                    x, dt);
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "lif_scan_bwd", [&] {
     scalar_t* gp = params_grad ? g_params.data_ptr<scalar_t>() : nullptr;
+    auto state_ptr = [&](at::Tensor& t) {
+      return state_grad ? t.data_ptr<scalar_t>() : nullptr;
+    };
 #if defined(NT_WITH_CUDA)
     if (x.is_cuda()) {
       // recompute the forward's traces into temporaries that live only during the backward
@@ -222,8 +229,8 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tenso
           i0.data_ptr<scalar_t>(), v0.data_ptr<scalar_t>(), a0.data_ptr<scalar_t>(),
           s0.data_ptr<scalar_t>(), params.data_ptr<scalar_t>(), spikes.data_ptr<scalar_t>(),
           v.data_ptr<scalar_t>(), i.data_ptr<scalar_t>(), a.data_ptr<scalar_t>(), fl,
-          g_x.data_ptr<scalar_t>(), g_i0.data_ptr<scalar_t>(), g_v0.data_ptr<scalar_t>(),
-          g_a0.data_ptr<scalar_t>(), g_s0.data_ptr<scalar_t>(), gp, stream);
+          g_x.data_ptr<scalar_t>(), state_ptr(g_i0), state_ptr(g_v0), state_ptr(g_a0),
+          state_ptr(g_s0), gp, stream);
       err = lif_cuda_last_error();
       TORCH_CHECK(err == nullptr, "lif_fused: CUDA backward launch failed: ", err);
       return;
@@ -236,8 +243,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tenso
         ptr_or_null<scalar_t>(grad_a), x.data_ptr<scalar_t>(), i0.data_ptr<scalar_t>(),
         v0.data_ptr<scalar_t>(), a0.data_ptr<scalar_t>(), s0.data_ptr<scalar_t>(),
         ref0.data_ptr<scalar_t>(), params.data_ptr<scalar_t>(), g_x.data_ptr<scalar_t>(),
-        g_i0.data_ptr<scalar_t>(), g_v0.data_ptr<scalar_t>(), g_a0.data_ptr<scalar_t>(),
-        g_s0.data_ptr<scalar_t>(), gp);
+        state_ptr(g_i0), state_ptr(g_v0), state_ptr(g_a0), state_ptr(g_s0), gp);
   });
   return {g_x, g_i0, g_v0, g_a0, g_s0, g_params};
 }
@@ -264,7 +270,8 @@ TORCH_LIBRARY(neuraltide, m) {
       "lif_scan_bwd(Tensor grad_spikes, Tensor? grad_v, Tensor? grad_i, Tensor? grad_a, "
       "Tensor x, Tensor i0, Tensor v0, Tensor a0, Tensor s0, Tensor ref0, Tensor params, "
       "int reset, int n_ref, bool detach_reset, int surrogate, float surrogate_alpha, "
-      "bool params_grad=True) -> (Tensor, Tensor, Tensor, Tensor, Tensor, Tensor)");
+      "bool params_grad=True, bool state_grad=True) "
+      "-> (Tensor, Tensor, Tensor, Tensor, Tensor, Tensor)");
   // the block cache of the CPU outputs (host_cache.h), for neuraltide.kernels.host_cache_*
   m.def("host_cache_stats() -> int[]", &host_cache_stats_op);
   m.def("host_cache_empty() -> ()", &host_cache_empty);

@@ -439,10 +439,12 @@ NT_INLINE void backward_block(const LifConfig& cfg_in, bool stream, int64_t T, i
 #endif
   for (int64_t j = 0; j < n; ++j) {
     const int64_t m = m0 + j;
-    g_i0[m] = SHAPE == PLAIN ? scalar_t(0) : gi[j];
-    g_v0[m] = gv[j];
-    g_a0[m] = ga[j];
-    g_s0[m] = gs[j];
+    if (g_i0 != nullptr) {  // the initial-state gradients, all four or none
+      g_i0[m] = SHAPE == PLAIN ? scalar_t(0) : gi[j];
+      g_v0[m] = gv[j];
+      g_a0[m] = ga[j];
+      g_s0[m] = gs[j];
+    }
     if (PARAMS)
       for (int q = 0; q < kNumParams; ++q) g_params[q * M + m] = gp[q][j];
   }

@@ -354,7 +354,8 @@ NT_HD int64_t lif_scan_forward(const LifParams<scalar_t>& p, const LifConfig& cf
 
 // Backward, over the traces a forward with cfg.keep_traces wrote: g_spikes is required; g_v,
 // g_i, g_a (gradients of the state traces) may be null. Writes g_x (T, M), the initial-state
-// gradients g_i0, g_v0, g_a0, g_s0 (M,) and, unless g_params is null, the parameter gradients
+// gradients g_i0, g_v0, g_a0, g_s0 (M,; all null if unwanted) and, unless g_params is null,
+// the parameter gradients
 // of each neuron (8, M).
 template <typename scalar_t>
 NT_HD void lif_scan_backward(const LifParams<scalar_t>& p, const LifConfig& cfg, int64_t T,
@@ -387,10 +388,12 @@ NT_HD void lif_scan_backward(const LifParams<scalar_t>& p, const LifConfig& cfg,
     g_x[k] = lif_step_backward<scalar_t>(p, cfg, i0, v0, a0, s0, i_seq[k], held, sg, gi, gv, ga,
                                          gs, gp);
   }
-  g_i0[m] = gi;
-  g_v0[m] = gv;
-  g_a0[m] = ga;
-  g_s0[m] = gs;
+  if (g_i0 != nullptr) {  // (the four initial-state gradients are wanted together or not)
+    g_i0[m] = gi;
+    g_v0[m] = gv;
+    g_a0[m] = ga;
+    g_s0[m] = gs;
+  }
   if (g_params != nullptr)
     for (int q = 0; q < kNumParams; ++q) g_params[q * M + m] = gp[q];
 }
