@@ -305,6 +305,43 @@ def test_plain_and_general_blocks_in_one_layer(fused, dtype) -> None:
                                atol=1e-6)
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("n_ref", [0, 2])
+@pytest.mark.parametrize("reset", [Reset.SUBTRACT_AFTER_LEAK, Reset.TO_VALUE])
+def test_wide_forward_blocks_equal_the_reference(fused, threads, n_ref, reset) -> None:
+    """A large scan with per-layer parameters runs its forward in wide blocks (up to 1 MiB of
+    each row of x, so with one or two threads 3 x 100003 neurons are one or two blocks of over
+    a hundred thousand and a ragged tail): its spikes, traces and final state equal the
+    reference's, on the plain LIF path and (a != 0 at the start in the middle of the layer,
+    which sends that block down the general path) the general one, and the NaN/inf count
+    finds an input in any block."""
+    x, state, p = _plain_case(11, 16, (3, 100003), 0.0, torch.float32)
+    a = torch.zeros_like(state.a)
+    a[1, 50000:50010] = 0.1
+    state = state._replace(a=a)
+    kw = dict(reset=reset, n_ref=n_ref, detach_reset=False, surrogate=ATan(alpha=2.0))
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        s_ref, st_ref, v_ref, i_ref, a_ref = reference_scan(x, state, p, **kw)
+        r = lif_scan_traces(x, state, p, **kw)
+        spikes, final = lif_scan(x, state, p, **kw)
+        bad = x.clone()
+        bad[7, 2, 99999] = float("nan")
+        bad[3, 0, 5] = float("inf")
+        flat = [t.expand(x.shape[1:]).reshape(-1).contiguous() for t in state]
+        count = torch.ops.neuraltide.lif_scan_fwd(
+            bad.reshape(16, -1), *flat, torch.stack([t.reshape(1) for t in p]),
+            int(kernels.reset_kind(reset)), n_ref, False, int(kernels.SurrogateKind.ATAN), 2.0,
+            False)[-1]
+    finally:
+        torch.set_num_threads(before)
+    assert s_ref.sum() > 10000 and torch.equal(spikes, s_ref) and torch.equal(r.spikes, s_ref)
+    for got, want in ((r.v, v_ref), (r.i, i_ref), (r.a, a_ref), *zip(final, st_ref, strict=True)):
+        assert torch.equal(got, want)
+    assert int(count) == 2
+
+
 def test_float32_gradients_close_to_float64(fused) -> None:
     x, state, p = make_case(3, 30, (8,), 4, (True,) * 8, 1, torch.float64)
     kw = dict(reset=Reset.TO_VALUE, n_ref=1, detach_reset=False, surrogate=FastSigmoid(2.0))

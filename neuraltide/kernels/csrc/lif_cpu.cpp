@@ -2,7 +2,8 @@
 // spike_arg, surrogate_grad_k, lif_step_backward), run over blocks of neurons in parallel
 // (at::parallel_for).
 //
-// Each block is scanned time-major: for each step, the block's neurons in turn. The scan of
+// Each block is scanned time-major: for each step, the block's neurons in turn (the forward's
+// blocks are wide for large scans with per-layer parameters; see forward_width). The scan of
 // one neuron is a serial chain of dependent operations, so interleaving a block of independent
 // neurons keeps the core's pipelines full and lets the compiler vectorise across neurons (the
 // reset kind and the refractory period are template arguments, so the step has no
@@ -44,6 +45,8 @@ constexpr int64_t kPad = 128;
 // core's L2, they would be evicted before anything reads them, and the read-for-ownership of
 // every written line costs as much bandwidth as the write.
 constexpr int64_t kStreamBytes = 8 << 20;
+// The forward's wide blocks (forward_width).
+constexpr int64_t kWideBytes = 1 << 20, kWideMinBytes = 512 << 10;
 
 // How a block's parameters look, a template argument of its loops. PER_NEURON: read per neuron
 // from the block's columns. UNIFORM: every neuron has column 0's (parameters per layer, P = 1),
@@ -67,6 +70,10 @@ int block_shape(int64_t P, const scalar_t* params, bool plain_allowed, const sca
   return PLAIN;
 }
 
+// Prefetches [p, p + bytes) a cache line at a time: for a read into the L2 cache (locality 1,
+// prefetcht2 on x86: the L1's few miss buffers, which prefetcht0 holds until the line
+// arrives, stalled the prefetch loop itself; the L2 hint made the backward 5-15% faster), for
+// a write into L1.
 NT_INLINE void prefetch(const void* p, int64_t bytes, bool write) {
 #if defined(__GNUC__)
   const char* c = static_cast<const char*>(p);
@@ -74,7 +81,7 @@ NT_INLINE void prefetch(const void* p, int64_t bytes, bool write) {
     if (write) {
       __builtin_prefetch(c + off, 1, 3);
     } else {
-      __builtin_prefetch(c + off, 0, 3);
+      __builtin_prefetch(c + off, 0, 1);
     }
   }
 #else
@@ -86,6 +93,21 @@ NT_INLINE void prefetch(const void* p, int64_t bytes, bool write) {
 int64_t grain(int64_t width, int64_t T) {
   const int64_t per_block = width * (T > 0 ? T : 1);
   return per_block >= 65536 ? 1 : 65536 / per_block;
+}
+
+// The forward's block width: kBlock, or for a large scan with per-layer parameters (P = 1) a
+// wide block of up to kWideBytes of each row, when each thread's share of a row is at least
+// kWideMinBytes. A block reads a run of each row of x per step; the hardware prefetcher
+// streams long runs, not kBlock-long ones scattered over a hundred rows (T = 100, M = 1M, one
+// thread: 1.4x the time of a copy of the same bytes with kBlock, 1.0-1.2x with 128k-256k
+// neurons per block; 64k gained little).
+template <typename scalar_t>
+int64_t forward_width(bool stream, int64_t P, int64_t M) {
+  if (!stream || P != 1) return kBlock;
+  const int64_t threads = std::max(1, at::get_num_threads());
+  const int64_t share = ((M + threads - 1) / threads + kBlock - 1) / kBlock * kBlock;
+  const int64_t w = std::min<int64_t>(share, kWideBytes / int64_t(sizeof(scalar_t)));
+  return w * int64_t(sizeof(scalar_t)) >= kWideMinBytes ? w : kBlock;
 }
 
 // The backward's block width for T steps: as wide as kBlock allows while the recomputed
@@ -102,34 +124,32 @@ int64_t backward_width(int64_t T) {
 template <typename scalar_t>
 struct Rows {
   scalar_t *i, *v, *a, *s;
+  NT_INLINE Rows at(int64_t c) const { return {i + c, v + c, a + c, s + c}; }
 };
 
-// What a block carries besides the state rows: parameters, refractory counts, NaN/inf sums.
+// What a block carries per neuron besides its state rows, in storage its caller owns:
+// refractory counts, NaN/inf sums and held flags.
 template <typename scalar_t>
-struct alignas(64) BlockState {
-  scalar_t pr[kNumParams][kBlock];
-  scalar_t ref[kBlock];
+struct Carry {
+  scalar_t* ref;
   // x - x summed per neuron by the forward: 0, or NaN once one of its inputs was NaN or inf (a
   // lane-wise sum vectorises; an integer count of a comparison did not, cheaply)
-  scalar_t bad[kBlock];
-  uint8_t held[kBlock];  // the last step was refractory
+  scalar_t* bad;
+  uint8_t* held;  // the last step was refractory
+  NT_INLINE Carry at(int64_t c) const { return {ref + c, bad + c, held + c}; }
+};
 
-  // parameters from an (8, P) block, neuron m reading column m % P (lif_scan.h load_params),
-  // and the initial state into `rows`
-  NT_INLINE void load(int64_t P, int64_t m0, int64_t n, const scalar_t* params,
-                      const scalar_t* i0, const scalar_t* v0, const scalar_t* a0,
-                      const scalar_t* s0, const scalar_t* ref0, Rows<scalar_t> rows) {
-    for (int64_t j = 0; j < n; ++j) {
+// A block's parameters: the columns of an (8, P) block its neurons read (neuron m reads column
+// m % P, lif_scan.h load_params), for its first kBlock neurons; only the forward's wide blocks
+// are wider, and their parameters are per layer (P = 1: every neuron reads column 0).
+template <typename scalar_t>
+struct alignas(64) BlockParams {
+  scalar_t pr[kNumParams][kBlock];
+
+  NT_INLINE void load(int64_t P, int64_t m0, int64_t n, const scalar_t* params) {
+    for (int64_t j = 0; j < std::min(n, kBlock); ++j) {
       const int64_t c = (m0 + j) % P;
       for (int q = 0; q < kNumParams; ++q) pr[q][j] = params[q * P + c];
-    }
-    for (int64_t j = 0; j < n; ++j) {
-      rows.i[j] = i0[m0 + j];
-      rows.v[j] = v0[m0 + j];
-      rows.a[j] = a0[m0 + j];
-      rows.s[j] = s0[m0 + j];
-      ref[j] = ref0[m0 + j];
-      bad[j] = scalar_t(0);
     }
   }
 
@@ -139,18 +159,43 @@ struct alignas(64) BlockState {
   }
 };
 
+// The initial state of block [m0, m0 + n) into `rows` and `carry`.
+template <typename scalar_t>
+NT_INLINE void load_state(int64_t m0, int64_t n, const scalar_t* i0, const scalar_t* v0,
+                          const scalar_t* a0, const scalar_t* s0, const scalar_t* ref0,
+                          Rows<scalar_t> rows, Carry<scalar_t> carry) {
+  for (int64_t j = 0; j < n; ++j) {
+    rows.i[j] = i0[m0 + j];
+    rows.v[j] = v0[m0 + j];
+    rows.a[j] = a0[m0 + j];
+    rows.s[j] = s0[m0 + j];
+    carry.ref[j] = ref0[m0 + j];
+    carry.bad[j] = scalar_t(0);
+  }
+}
+
+// Per-thread scratch of at least n values, 64-byte aligned, kept between calls (its pages are
+// touched once).
+template <typename T>
+T* scratch(std::vector<T>& v, int64_t n) {
+  constexpr int64_t slack = 64 / int64_t(sizeof(T));
+  v.resize(std::max(v.size(), static_cast<size_t>(n + slack)));
+  const uintptr_t p = reinterpret_cast<uintptr_t>(v.data());
+  return reinterpret_cast<T*>((p + 63) & ~uintptr_t(63));
+}
+
 // One step of every neuron of a block: the state (i0, v0, a0, s0) -> (i1, v1, a1, s1), either
 // in place (the forward: the same rows, which the compiler sees are read before written) or
 // into distinct rows (the backward's recompute writes each step's into its buffer; see the
 // overload below); the refractory counts advance in place. SHAPE: see Shape (with PLAIN the
-// rows i and a are left alone). CHECK: sum x - x per neuron into st.bad (the forward with a
+// rows i and a are left alone). CHECK: sum x - x per neuron into c.bad (the forward with a
 // refractory period, whose held steps ignore x; see forward_block).
 template <typename scalar_t, int RESET, bool REF, int SHAPE, bool CHECK>
-NT_INLINE void advance(BlockState<scalar_t>& st, const LifConfig& cfg, int64_t n,
-                       const scalar_t* __restrict__ x_row, const scalar_t* i0,
+NT_INLINE void advance(const BlockParams<scalar_t>& bp, Carry<scalar_t> c, const LifConfig& cfg,
+                       int64_t n, const scalar_t* __restrict__ x_row, const scalar_t* i0,
                        const scalar_t* v0, const scalar_t* a0, const scalar_t* s0,
                        scalar_t* i1, scalar_t* v1, scalar_t* a1, scalar_t* s1) {
-  const LifParams<scalar_t> p0 = st.params(0);
+  const LifParams<scalar_t> p0 = bp.params(0);
   // No step of neuron j reads what another neuron's wrote: the rows are the same (in place, a
   // value read before it is written) or do not overlap. Said to the compiler, which could not
   // tell the two apart (with sixteen pairs of rows to check at run time it would leave the
@@ -160,12 +205,12 @@ NT_INLINE void advance(BlockState<scalar_t>& st, const LifConfig& cfg, int64_t n
 #endif
   for (int64_t j = 0; j < n; ++j) {
     const scalar_t xj = x_row[j];
-    if (CHECK) st.bad[j] += xj - xj;
+    if (CHECK) c.bad[j] += xj - xj;
     constexpr bool plain = SHAPE == PLAIN;
     scalar_t ii = plain ? xj : i0[j], aa = plain ? scalar_t(0) : a0[j];
-    scalar_t vv = v0[j], ss = s0[j], rr = st.ref[j];
+    scalar_t vv = v0[j], ss = s0[j], rr = c.ref[j];
     bool h;
-    lif_step_forward<scalar_t, plain>(SHAPE == PER_NEURON ? st.params(j) : p0, cfg, xj, ii, vv,
+    lif_step_forward<scalar_t, plain>(SHAPE == PER_NEURON ? bp.params(j) : p0, cfg, xj, ii, vv,
                                       aa, ss, rr, h);
     if (!plain) {
       i1[j] = ii;
@@ -174,25 +219,25 @@ NT_INLINE void advance(BlockState<scalar_t>& st, const LifConfig& cfg, int64_t n
     v1[j] = vv;
     s1[j] = ss;
     if (REF) {
-      st.ref[j] = rr;
-      st.held[j] = h ? kHeld : uint8_t(0);
+      c.ref[j] = rr;
+      c.held[j] = h ? kHeld : uint8_t(0);
     }
   }
 }
 
 // In place.
 template <typename scalar_t, int RESET, bool REF, int SHAPE, bool CHECK>
-NT_INLINE void advance(BlockState<scalar_t>& st, const LifConfig& cfg, int64_t n,
-                       const scalar_t* x_row, Rows<scalar_t> r) {
-  advance<scalar_t, RESET, REF, SHAPE, CHECK>(st, cfg, n, x_row, r.i, r.v, r.a, r.s, r.i,
+NT_INLINE void advance(const BlockParams<scalar_t>& bp, Carry<scalar_t> c, const LifConfig& cfg,
+                       int64_t n, const scalar_t* x_row, Rows<scalar_t> r) {
+  advance<scalar_t, RESET, REF, SHAPE, CHECK>(bp, c, cfg, n, x_row, r.i, r.v, r.a, r.s, r.i,
                                                 r.v, r.a, r.s);
 }
 
 // From `in` to rows `out` that do not overlap them.
 template <typename scalar_t, int RESET, bool REF, int SHAPE, bool CHECK>
-NT_INLINE void advance(BlockState<scalar_t>& st, const LifConfig& cfg, int64_t n,
-                       const scalar_t* x_row, Rows<scalar_t> in, Rows<scalar_t> out) {
-  advance<scalar_t, RESET, REF, SHAPE, CHECK>(st, cfg, n, x_row, in.i, in.v, in.a, in.s,
+NT_INLINE void advance(const BlockParams<scalar_t>& bp, Carry<scalar_t> c, const LifConfig& cfg,
+                       int64_t n, const scalar_t* x_row, Rows<scalar_t> in, Rows<scalar_t> out) {
+  advance<scalar_t, RESET, REF, SHAPE, CHECK>(bp, c, cfg, n, x_row, in.i, in.v, in.a, in.s,
                                                 out.i, out.v, out.a, out.s);
 }
 
@@ -239,32 +284,40 @@ NT_INLINE void store_row(scalar_t* __restrict__ dst, const scalar_t* __restrict_
   for (int64_t j = 0; j < n; ++j) dst[j] = src[j];
 }
 
-// Forward of the block [m0, m0 + n) over all T steps; returns the number of neurons that saw
-// a NaN or inf input. `stream`: the spikes go out by non-temporal stores (large outputs).
+// Forward of the block [m0, m0 + n) over all T steps, its state advanced in place in `state`
+// and `carry` (n values each); returns the number of neurons that saw a NaN or inf input.
+// `stream`: the spikes go out by non-temporal stores (large outputs). Each step runs over the
+// block kBlock neurons at a time, so the spikes a piece has just computed are streamed out
+// from the L1 cache; a narrow block (n <= kBlock, the only width with per-neuron parameters)
+// prefetches the rows of x a few steps ahead, a wide one leaves its long runs of each row to
+// the hardware prefetcher.
 template <typename scalar_t, int RESET, bool REF, int SHAPE>
 NT_INLINE int64_t forward_block(const LifConfig& cfg_in, bool stream, int64_t T, int64_t M,
-                                int64_t P, int64_t m0, int64_t n, const scalar_t* x,
-                                const scalar_t* i0, const scalar_t* v0, const scalar_t* a0,
-                                const scalar_t* s0, const scalar_t* ref0,
-                                const scalar_t* params, scalar_t* spikes, scalar_t* v_out,
-                                scalar_t* i_out, scalar_t* a_out, uint8_t* flags,
-                                scalar_t* ref_out) {
+                                int64_t P, int64_t m0, int64_t n, Rows<scalar_t> state,
+                                Carry<scalar_t> carry, const scalar_t* x, const scalar_t* i0,
+                                const scalar_t* v0, const scalar_t* a0, const scalar_t* s0,
+                                const scalar_t* ref0, const scalar_t* params,
+                                scalar_t* spikes, scalar_t* v_out, scalar_t* i_out,
+                                scalar_t* a_out, uint8_t* flags, scalar_t* ref_out) {
   const LifConfig cfg = specialise<RESET, REF>(cfg_in);
   const bool traces = cfg.keep_traces;
-  BlockState<scalar_t> st;
-  // the state, advanced in place; what is kept is copied out each step
-  alignas(64) scalar_t local[4][kBlock];
-  const Rows<scalar_t> state{local[0], local[1], local[2], local[3]};
-  st.load(P, m0, n, params, i0, v0, a0, s0, ref0, state);
+  BlockParams<scalar_t> bp;
+  bp.load(P, m0, n, params);
+  load_state(m0, n, i0, v0, a0, s0, ref0, state, carry);
+  const bool narrow = n <= kBlock;
   const int64_t bytes = n * int64_t(sizeof(scalar_t));
   for (int64_t t = 0; t < T; ++t) {
-    if (t + kAhead < T) {
+    if (narrow && t + kAhead < T) {
       prefetch(x + (t + kAhead) * M + m0, bytes, false);
       if (!stream) prefetch(spikes + (t + kAhead) * M + m0, bytes, true);
     }
     const int64_t k0 = t * M + m0;
-    advance<scalar_t, RESET, REF, SHAPE, REF>(st, cfg, n, x + k0, state);
-    store_row(spikes + k0, state.s, n, stream);
+    for (int64_t c = 0; c < n; c += kBlock) {
+      const int64_t nc = std::min(kBlock, n - c);
+      advance<scalar_t, RESET, REF, SHAPE, REF>(bp, carry.at(c), cfg, nc, x + k0 + c,
+                                                state.at(c));
+      store_row(spikes + k0 + c, state.s + c, nc, stream);
+    }
     if (traces || t == T - 1) {  // every step's traces, or the last one's in row 0
       const int64_t kt = (traces ? t * M : 0) + m0;
       store_row(v_out + kt, state.v, n, false);
@@ -276,17 +329,17 @@ NT_INLINE int64_t forward_block(const LifConfig& cfg_in, bool stream, int64_t T,
         store_row(a_out + kt, state.a, n, false);
       }
       if (REF)
-        for (int64_t j = 0; j < n; ++j) flags[kt + j] = st.held[j];
+        for (int64_t j = 0; j < n; ++j) flags[kt + j] = carry.held[j];
     }
   }
 #if defined(__SSE2__)
   if (stream) _mm_sfence();  // the streamed rows are visible before the block counts as done
 #endif
   if (ref_out != nullptr)
-    for (int64_t j = 0; j < n; ++j) ref_out[m0 + j] = st.ref[j];
+    for (int64_t j = 0; j < n; ++j) ref_out[m0 + j] = carry.ref[j];
   int64_t bad = 0;
   if (REF) {
-    for (int64_t j = 0; j < n; ++j) bad += st.bad[j] != scalar_t(0) ? 1 : 0;
+    for (int64_t j = 0; j < n; ++j) bad += carry.bad[j] != scalar_t(0) ? 1 : 0;
     return bad;
   }
   // Without a refractory period every step's v takes in gain * i' and i' = alpha * i + x, and
@@ -340,14 +393,17 @@ struct OutputGrads {
   const scalar_t *v, *i, *a;  // (T, M) or null
 };
 
-// Backward of the block [m0, m0 + n): recompute the forward into `buf`, then reverse.
+// Backward of the block [m0, m0 + n): recompute the forward into `buf`, then reverse; the
+// reverse scan prefetches the x of the next n_next neurons (the block this thread does next,
+// or 0), whose recompute then reads them from the L2 cache.
 // DETACH (cfg.detach_reset) is a template argument too: as a run-time select it kept the
 // compiler from vectorising the reverse step. Without PARAMS no parameter gradient is
 // accumulated (a third of the reverse step's work when the parameters are fixed). SHAPE: see
 // Shape (PLAIN only without PARAMS).
 template <typename scalar_t, bool DETACH, bool PARAMS, int RESET, bool REF, int SHAPE>
 NT_INLINE void backward_block(const LifConfig& cfg_in, bool stream, int64_t T, int64_t M,
-                              int64_t P, int64_t m0, int64_t n, const OutputGrads<scalar_t>& g,
+                              int64_t P, int64_t m0, int64_t n, int64_t n_next,
+                              const OutputGrads<scalar_t>& g,
                               const scalar_t* x, const scalar_t* i0, const scalar_t* v0,
                               const scalar_t* a0, const scalar_t* s0, const scalar_t* ref0,
                               const scalar_t* params, std::vector<scalar_t>& buf,
@@ -357,11 +413,14 @@ NT_INLINE void backward_block(const LifConfig& cfg_in, bool stream, int64_t T, i
   LifConfig cfg = specialise<RESET, REF>(cfg_in);
   cfg.keep_traces = true;
   cfg.detach_reset = DETACH;
-  BlockState<scalar_t> st;
+  BlockParams<scalar_t> bp;
+  bp.load(P, m0, n, params);
   // the initial state, as the "previous step" of step 0
-  alignas(64) scalar_t init[4][kBlock];
+  alignas(64) scalar_t init[4][kBlock], ref[kBlock], bad[kBlock];
+  alignas(64) uint8_t held[kBlock];
   const Rows<scalar_t> init_rows{init[0], init[1], init[2], init[3]};
-  st.load(P, m0, n, params, i0, v0, a0, s0, ref0, init_rows);
+  const Carry<scalar_t> carry{ref, bad, held};
+  load_state(m0, n, i0, v0, a0, s0, ref0, init_rows, carry);
   // buf holds, per step t, the rows i, v, a, s of the block after step t (4 n values, padded)
   scalar_t* b = buf.data();
   const int64_t stride = 4 * n + kPad;
@@ -374,9 +433,9 @@ NT_INLINE void backward_block(const LifConfig& cfg_in, bool stream, int64_t T, i
   const int64_t bytes = n * int64_t(sizeof(scalar_t));
   for (int64_t t = 0; t < T; ++t) {
     if (t + kAhead < T) prefetch(x + (t + kAhead) * M + m0, bytes, false);
-    advance<scalar_t, RESET, REF, SHAPE, false>(st, cfg, n, x + t * M + m0, rows(t - 1),
-                                                  rows(t));
-    if (REF) std::copy(st.held, st.held + n, fb + t * n);
+    advance<scalar_t, RESET, REF, SHAPE, false>(bp, carry, cfg, n, x + t * M + m0,
+                                                  rows(t - 1), rows(t));
+    if (REF) std::copy(held, held + n, fb + t * n);
   }
 
   alignas(64) scalar_t gi[kBlock], gv[kBlock], ga[kBlock], gs[kBlock], gp[kNumParams][kBlock];
@@ -389,11 +448,15 @@ NT_INLINE void backward_block(const LifConfig& cfg_in, bool stream, int64_t T, i
   // a copy whose address never escapes, so its fields are known constant inside the loops
   // (the recompute above passed cfg by reference to an outlined call)
   const LifConfig rc = cfg;
-  const LifParams<scalar_t> p0 = st.params(0);
+  const LifParams<scalar_t> p0 = bp.params(0);
   if (g.spikes_broadcast)
     for (int64_t j = 0; j < n; ++j) g_const[j] = g.spikes[0];
+  const int64_t bytes_next = n_next * int64_t(sizeof(scalar_t));
   for (int64_t t = T - 1; t >= 0; --t) {
     const int64_t k0 = t * M + m0;
+    // the reverse scan reads no x: the memory is idle, and the next block's recompute is the
+    // next to read x (its rows then come from the L2 cache, not from memory)
+    prefetch(x + k0 + n, bytes_next, false);
     if (t >= kAhead) {
       if (!g.spikes_broadcast) prefetch(g.spikes + k0 - kAhead * M, bytes, false);
       if (!stream) prefetch(g_x + k0 - kAhead * M, bytes, true);
@@ -409,7 +472,7 @@ NT_INLINE void backward_block(const LifConfig& cfg_in, bool stream, int64_t T, i
     if (g.a != nullptr && SHAPE != PLAIN)
       for (int64_t j = 0; j < n; ++j) ga[j] += g.a[k0 + j];
     surrogate_row<SHAPE == PLAIN, scalar_t>(rc.surrogate, n, sg_alpha, r1.v, r1.a,
-                                            st.pr[P_V_TH], sg);
+                                            bp.pr[P_V_TH], sg);
     const bool keep_ga = SHAPE != PLAIN || t == 0;
     const uint8_t* fl = REF ? fb + t * n : nullptr;
     const scalar_t* gs_row = g.spikes_broadcast ? g_const : g.spikes + k0;
@@ -423,7 +486,7 @@ NT_INLINE void backward_block(const LifConfig& cfg_in, bool stream, int64_t T, i
       scalar_t gij = gi[j], gvj = gv[j], gaj = SHAPE == PLAIN ? scalar_t(0) : ga[j];
       scalar_t gsj = gs[j] + gs_row[j];
       gx_row[j] = lif_step_backward<scalar_t, SHAPE == PLAIN>(
-          SHAPE == PER_NEURON ? st.params(j) : p0, rc, r0.i[j], r0.v[j], r0.a[j], r0.s[j],
+          SHAPE == PER_NEURON ? bp.params(j) : p0, rc, r0.i[j], r0.v[j], r0.a[j], r0.s[j],
           r1.i[j], held, sg[j], gij, gvj, gaj, gsj, gpj);
       if (SHAPE != PLAIN) gi[j] = gij;
       gv[j] = gvj;
@@ -542,19 +605,25 @@ void lif_scan_forward_cpu(const LifConfig& cfg, int64_t T, int64_t M, int64_t P,
                           const scalar_t* params, scalar_t* spikes, scalar_t* v_out,
                           scalar_t* i_out, scalar_t* a_out, uint8_t* flags, scalar_t* ref_out,
                           int64_t* nonfinite) {
-  const int64_t nblocks = (M + kBlock - 1) / kBlock;
   const bool stream = T * M * int64_t(sizeof(scalar_t)) >= kStreamBytes;
+  const int64_t width = forward_width<scalar_t>(stream, P, M);
+  const int64_t nblocks = (M + width - 1) / width;
   std::atomic<int64_t> bad_total{0};
-  at::parallel_for(0, nblocks, grain(kBlock, T), [&](int64_t b_begin, int64_t b_end) {
+  at::parallel_for(0, nblocks, grain(width, T), [&](int64_t b_begin, int64_t b_end) {
+    thread_local std::vector<scalar_t> rows_buf;
+    thread_local std::vector<uint8_t> held_buf;
+    scalar_t* r = scratch(rows_buf, 6 * width);
+    const Rows<scalar_t> state{r, r + width, r + 2 * width, r + 3 * width};
+    const Carry<scalar_t> carry{r + 4 * width, r + 5 * width, scratch(held_buf, width)};
     int64_t bad = 0;
     for (int64_t b = b_begin; b < b_end; ++b) {
-      const int64_t m0 = b * kBlock;
-      const int64_t n = std::min(kBlock, M - m0);
+      const int64_t m0 = b * width;
+      const int64_t n = std::min(width, M - m0);
       const int shape = block_shape(P, params, true, i0, a0, s0, m0, n);
       dispatch<Forward<scalar_t>::template Block>(cfg.reset, cfg.n_ref > 0, bad, shape, cfg,
-                                                  stream, T, M, P, m0, n, x, i0, v0, a0, s0,
-                                                  ref0, params, spikes, v_out, i_out, a_out,
-                                                  flags, ref_out);
+                                                  stream, T, M, P, m0, n, state, carry, x, i0,
+                                                  v0, a0, s0, ref0, params, spikes, v_out,
+                                                  i_out, a_out, flags, ref_out);
     }
     bad_total += bad;
   });
@@ -586,7 +655,9 @@ void lif_scan_backward_cpu(const LifConfig& cfg, int64_t T, int64_t M, int64_t P
       const int64_t n = std::min(width, M - m0);
       const int shape = block_shape(P, params, g_params == nullptr, i0, a0, s0, m0, n);
       backward_dispatch<scalar_t>(cfg.detach_reset, g_params != nullptr, cfg.reset, has_ref,
-                                  shape, cfg, stream, T, M, P, m0, n, g, x, i0, v0, a0, s0,
+                                  shape, cfg, stream, T, M, P, m0, n,
+                                  b + 1 < b_end ? std::min(width, M - m0 - n) : 0, g, x, i0,
+                                  v0, a0, s0,
                                   ref0,
                                   params, buf, flag_buf, g_x, g_i0, g_v0, g_a0, g_s0,
                                   g_params);
