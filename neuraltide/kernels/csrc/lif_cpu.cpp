@@ -21,7 +21,7 @@
 
 #include <algorithm>
 #include <atomic>
-#include <vector>
+#include <memory>
 
 #include "cpu_dispatch.h"
 #include "lif_launch.h"
@@ -159,30 +159,44 @@ struct alignas(64) BlockParams {
   }
 };
 
-// The initial state of block [m0, m0 + n) into `rows` and `carry`.
-template <typename scalar_t>
+// The initial state of block [m0, m0 + n) into `rows` and `carry`: only the rows a block of
+// SHAPE reads (PLAIN: not i and a) and the carry only with REF (the wide forward's rows are
+// megabytes of scratch; what is never written stays out of the resident set).
+template <typename scalar_t, int SHAPE, bool REF>
 NT_INLINE void load_state(int64_t m0, int64_t n, const scalar_t* i0, const scalar_t* v0,
                           const scalar_t* a0, const scalar_t* s0, const scalar_t* ref0,
                           Rows<scalar_t> rows, Carry<scalar_t> carry) {
   for (int64_t j = 0; j < n; ++j) {
-    rows.i[j] = i0[m0 + j];
+    if (SHAPE != PLAIN) {
+      rows.i[j] = i0[m0 + j];
+      rows.a[j] = a0[m0 + j];
+    }
     rows.v[j] = v0[m0 + j];
-    rows.a[j] = a0[m0 + j];
     rows.s[j] = s0[m0 + j];
-    carry.ref[j] = ref0[m0 + j];
-    carry.bad[j] = scalar_t(0);
+    if (REF) {
+      carry.ref[j] = ref0[m0 + j];
+      carry.bad[j] = scalar_t(0);
+    }
   }
 }
 
-// Per-thread scratch of at least n values, 64-byte aligned, kept between calls (its pages are
-// touched once).
+// Per-thread scratch: at least n values, 64-byte aligned, uninitialised (pages become resident
+// only where written), kept between calls (they are faulted in once).
 template <typename T>
-T* scratch(std::vector<T>& v, int64_t n) {
-  constexpr int64_t slack = 64 / int64_t(sizeof(T));
-  v.resize(std::max(v.size(), static_cast<size_t>(n + slack)));
-  const uintptr_t p = reinterpret_cast<uintptr_t>(v.data());
-  return reinterpret_cast<T*>((p + 63) & ~uintptr_t(63));
-}
+struct Scratch {
+  std::unique_ptr<T[]> data;
+  int64_t size = 0;
+
+  T* get(int64_t n) {
+    constexpr int64_t slack = 64 / int64_t(sizeof(T));
+    if (n + slack > size) {
+      data.reset(new T[n + slack]);  // default-initialised: nothing written
+      size = n + slack;
+    }
+    const uintptr_t p = reinterpret_cast<uintptr_t>(data.get());
+    return reinterpret_cast<T*>((p + 63) & ~uintptr_t(63));
+  }
+};
 
 // One step of every neuron of a block: the state (i0, v0, a0, s0) -> (i1, v1, a1, s1), either
 // in place (the forward: the same rows, which the compiler sees are read before written) or
@@ -208,7 +222,7 @@ NT_INLINE void advance(const BlockParams<scalar_t>& bp, Carry<scalar_t> c, const
     if (CHECK) c.bad[j] += xj - xj;
     constexpr bool plain = SHAPE == PLAIN;
     scalar_t ii = plain ? xj : i0[j], aa = plain ? scalar_t(0) : a0[j];
-    scalar_t vv = v0[j], ss = s0[j], rr = c.ref[j];
+    scalar_t vv = v0[j], ss = s0[j], rr = REF ? c.ref[j] : scalar_t(0);
     bool h;
     lif_step_forward<scalar_t, plain>(SHAPE == PER_NEURON ? bp.params(j) : p0, cfg, xj, ii, vv,
                                       aa, ss, rr, h);
@@ -303,7 +317,7 @@ NT_INLINE int64_t forward_block(const LifConfig& cfg_in, bool stream, int64_t T,
   const bool traces = cfg.keep_traces;
   BlockParams<scalar_t> bp;
   bp.load(P, m0, n, params);
-  load_state(m0, n, i0, v0, a0, s0, ref0, state, carry);
+  load_state<scalar_t, SHAPE, REF>(m0, n, i0, v0, a0, s0, ref0, state, carry);
   const bool narrow = n <= kBlock;
   const int64_t bytes = n * int64_t(sizeof(scalar_t));
   for (int64_t t = 0; t < T; ++t) {
@@ -406,8 +420,8 @@ NT_INLINE void backward_block(const LifConfig& cfg_in, bool stream, int64_t T, i
                               const OutputGrads<scalar_t>& g,
                               const scalar_t* x, const scalar_t* i0, const scalar_t* v0,
                               const scalar_t* a0, const scalar_t* s0, const scalar_t* ref0,
-                              const scalar_t* params, std::vector<scalar_t>& buf,
-                              std::vector<uint8_t>& flag_buf, scalar_t* g_x, scalar_t* g_i0,
+                              const scalar_t* params, scalar_t* buf, uint8_t* flag_buf,
+                              scalar_t* g_x, scalar_t* g_i0,
                               scalar_t* g_v0, scalar_t* g_a0, scalar_t* g_s0,
                               scalar_t* g_params) {
   LifConfig cfg = specialise<RESET, REF>(cfg_in);
@@ -420,16 +434,16 @@ NT_INLINE void backward_block(const LifConfig& cfg_in, bool stream, int64_t T, i
   alignas(64) uint8_t held[kBlock];
   const Rows<scalar_t> init_rows{init[0], init[1], init[2], init[3]};
   const Carry<scalar_t> carry{ref, bad, held};
-  load_state(m0, n, i0, v0, a0, s0, ref0, init_rows, carry);
+  load_state<scalar_t, UNIFORM, true>(m0, n, i0, v0, a0, s0, ref0, init_rows, carry);
   // buf holds, per step t, the rows i, v, a, s of the block after step t (4 n values, padded)
-  scalar_t* b = buf.data();
+  scalar_t* b = buf;
   const int64_t stride = 4 * n + kPad;
   auto rows = [&](int64_t t) {
     if (t < 0) return init_rows;
     scalar_t* r = b + t * stride;
     return Rows<scalar_t>{r, r + n, r + 2 * n, r + 3 * n};
   };
-  uint8_t* fb = flag_buf.data();
+  uint8_t* fb = flag_buf;
   const int64_t bytes = n * int64_t(sizeof(scalar_t));
   for (int64_t t = 0; t < T; ++t) {
     if (t + kAhead < T) prefetch(x + (t + kAhead) * M + m0, bytes, false);
@@ -610,11 +624,11 @@ void lif_scan_forward_cpu(const LifConfig& cfg, int64_t T, int64_t M, int64_t P,
   const int64_t nblocks = (M + width - 1) / width;
   std::atomic<int64_t> bad_total{0};
   at::parallel_for(0, nblocks, grain(width, T), [&](int64_t b_begin, int64_t b_end) {
-    thread_local std::vector<scalar_t> rows_buf;
-    thread_local std::vector<uint8_t> held_buf;
-    scalar_t* r = scratch(rows_buf, 6 * width);
+    thread_local Scratch<scalar_t> rows_buf;
+    thread_local Scratch<uint8_t> held_buf;
+    scalar_t* r = rows_buf.get(6 * width);
     const Rows<scalar_t> state{r, r + width, r + 2 * width, r + 3 * width};
-    const Carry<scalar_t> carry{r + 4 * width, r + 5 * width, scratch(held_buf, width)};
+    const Carry<scalar_t> carry{r + 4 * width, r + 5 * width, held_buf.get(width)};
     int64_t bad = 0;
     for (int64_t b = b_begin; b < b_end; ++b) {
       const int64_t m0 = b * width;
@@ -646,10 +660,10 @@ void lif_scan_backward_cpu(const LifConfig& cfg, int64_t T, int64_t M, int64_t P
   const bool stream = T * M * int64_t(sizeof(scalar_t)) >= kStreamBytes;
   at::parallel_for(0, nblocks, grain(width, T), [&](int64_t b_begin, int64_t b_end) {
     // per thread, kept between calls: its pages are touched once
-    thread_local std::vector<scalar_t> buf;
-    thread_local std::vector<uint8_t> flag_buf;
-    buf.resize(std::max(buf.size(), static_cast<size_t>(T * (4 * width + kPad))));
-    flag_buf.resize(std::max(flag_buf.size(), has_ref ? static_cast<size_t>(T * width) : 0));
+    thread_local Scratch<scalar_t> buf_scratch;
+    thread_local Scratch<uint8_t> flag_scratch;
+    scalar_t* buf = buf_scratch.get(T * (4 * width + kPad));
+    uint8_t* flag_buf = flag_scratch.get(has_ref ? T * width : 0);
     for (int64_t b = b_begin; b < b_end; ++b) {
       const int64_t m0 = b * width;
       const int64_t n = std::min(width, M - m0);
