@@ -19,6 +19,7 @@ the field order of ``LIFFamilyState`` ``(i, v, a, s, ref)`` and ``LIFFamilyParam
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from enum import Enum, IntEnum
 from typing import Any, NamedTuple
@@ -152,10 +153,10 @@ def _param_block(params: Sequence[Tensor | float], step: torch.Size, like: Tenso
     tensors = [_as_tensor(t, like) for t in params]
     first = len(step)  # the first step dimension along which a parameter varies
     for t, n in zip(tensors, _PARAM_FIELDS, strict=True):
-        try:
-            fits = torch.broadcast_shapes(t.shape, step) == step
-        except RuntimeError:
-            fits = False
+        # (by hand: torch.broadcast_shapes took half of this function's time, per call)
+        fits = t.dim() <= len(step) and all(
+            d in (1, e) for d, e in zip(reversed(t.shape), reversed(step), strict=False)
+        )
         if not fits:
             raise ValueError(
                 f"lif_scan: params.{n} has shape {tuple(t.shape)}, which does not broadcast to "
@@ -166,6 +167,34 @@ def _param_block(params: Sequence[Tensor | float], step: torch.Size, like: Tenso
             first = min(first, len(step) - t.dim() + varying[0])
     lead = (0,) * first
     return torch.stack([t.expand(step)[lead].reshape(-1) for t in tensors])
+
+
+def _one_value(t: Tensor) -> float | None:
+    """The value of a CPU tensor that holds one (one element, or one broadcast: every stride
+    0), else ``None`` (also on other devices, where reading it would wait for the device)."""
+    if t.device.type != "cpu" or t.numel() == 0:
+        return None
+    if any(st != 0 for st, d in zip(t.stride(), t.shape, strict=True) if d > 1):
+        return None
+    return t.reshape(-1)[0].item()
+
+
+def _plain_final(x_seq: Tensor, state: Sequence[Tensor], params: Sequence[Tensor | float]) -> bool:
+    """Whether the final ``i`` and ``a`` are known without the kernel writing them: a plain
+    LIF layer (``alpha``, ``rho``, ``adapt`` fixed at 0) ends with ``i`` = the last input and
+    ``a`` = 0, given one finite value for each of ``i0``, ``a0`` and ``s0`` (``0 * inf`` is NaN,
+    and a NaN stays). Their ``(1, M)`` outputs, megabytes at large sizes, are then not made (a
+    chunked run's spikes as ``s0`` are not one value: the kernel writes them then). Not under
+    ``torch.compile``: no branch on values."""
+    if torch.compiler.is_compiling():
+        return False
+    for t in params[1:4]:  # alpha, rho, adapt
+        if isinstance(t, Tensor) and t.requires_grad:
+            return False
+        if _one_value(_as_tensor(t, x_seq)) != 0:
+            return False
+    values = [_one_value(t) for t in (state[0], state[2], state[3])]  # i0, a0, s0
+    return all(v is not None and math.isfinite(v) for v in values)
 
 
 def _scan(
@@ -180,7 +209,8 @@ def _scan(
     caller: str,
 ) -> tuple[Tensor, ...]:
     """The op's ``(spikes, v, i, a, ref)``, flattened to ``(T, M)``; without ``keep_traces``
-    v, i and a hold only the last step ``(1, M)``. Raises ``ValueError`` (under the name
+    v, i and a hold only the last step ``(1, M)`` (i and a of a plain layer, which the op
+    leaves out, made here: :func:`_plain_final`). Raises ``ValueError`` (under the name
     ``caller``) if ``x_seq`` holds NaN or inf."""
     _check(x_seq, state, params)
     kind = surrogate_kind(surrogate)
@@ -210,10 +240,14 @@ def _scan(
     ]
     flat_state[4] = flat_state[4].detach()  # the refractory count carries no gradient
     p = _param_block(params, step, x_seq)
+    plain = not keep_traces and _plain_final(x_seq, flat_state, params)
     spikes, v, i, a, _flags, ref, nonfinite = torch.ops.neuraltide.lif_scan_fwd(
         x2, *flat_state, p, int(rkind), n_ref, bool(detach_reset), int(kind),
-        float(surrogate.alpha), keep_traces,
+        float(surrogate.alpha), keep_traces, not plain,
     )
+    if plain:  # i = alpha * i + x is the last input, a = rho * a + adapt * s is zero
+        i = x_seq[-1].reshape(1, -1)
+        a = x_seq.new_zeros(()).expand(i.shape)
     if n_ref == 0:  # the op writes no counts then: they stay the initial ones
         ref = flat_state[4]
     if torch.compiler.is_compiling():  # no data-dependent branch inside a graph
@@ -325,7 +359,7 @@ def lif_scan(
 
 def _setup_context(ctx: Any, inputs: tuple[Any, ...], output: tuple[Tensor, ...]) -> None:
     # the backward recomputes the forward: nothing of the output is kept, only the inputs
-    x, i0, v0, a0, s0, ref0, params, reset, n_ref, detach, kind, alpha, _keep = inputs
+    x, i0, v0, a0, s0, ref0, params, reset, n_ref, detach, kind, alpha, *_traces = inputs
     ctx.save_for_backward(x, i0, v0, a0, s0, ref0, params)
     ctx.config = (reset, n_ref, detach, kind, alpha)
     ctx.set_materialize_grads(False)
@@ -359,7 +393,7 @@ def _backward(
         g_p = g_p.view(params.shape[0], -1, P).sum(1)
     else:
         g_p = None
-    return g_x, g_i0, g_v0, g_a0, g_s0, None, g_p, None, None, None, None, None, None
+    return g_x, g_i0, g_v0, g_a0, g_s0, None, g_p, *(None,) * 7  # no gradient for the options
 
 
 def _full_trace_grad(g: Tensor | None, x: Tensor) -> Tensor | None:
@@ -374,12 +408,13 @@ def _full_trace_grad(g: Tensor | None, x: Tensor) -> Tensor | None:
 def _fake_fwd(
     x: Tensor, i0: Tensor, v0: Tensor, a0: Tensor, s0: Tensor, ref0: Tensor, params: Tensor,
     reset: int, n_ref: int, detach_reset: bool, surrogate: int, surrogate_alpha: float,
-    keep_traces: bool = True,
+    keep_traces: bool = True, final_ia: bool = True,
 ) -> tuple[Tensor, ...]:
     T, M = x.shape
     R = T if keep_traces else 1
+    R_ia = R if keep_traces or final_ia else 0
     flags = x.new_empty((R, M) if n_ref > 0 else (0,), dtype=torch.uint8)
-    traces = [x.new_empty((R, M)) for _ in range(3)]
+    traces = [x.new_empty((R, M)), x.new_empty((R_ia, M)), x.new_empty((R_ia, M))]
     nonfinite = x.new_empty((), dtype=torch.int64)
     ref = ref0.new_empty((M,) if n_ref > 0 else (0,))
     return (x.new_empty((T, M)), *traces, flags, ref, nonfinite)

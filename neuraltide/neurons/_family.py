@@ -329,10 +329,13 @@ class LIFFamily(NeuronModel):
     def rest_state(
         self, shape: tuple[int, ...], device: Any, dtype: torch.dtype
     ) -> LIFFamilyState:
-        z = torch.zeros(shape, device=device, dtype=dtype)
-        if "v_rest" not in self._specs:  # dimensionless: rest is 0, one zero tensor for all
+        # one zero, broadcast to every field (the fused kernel reads it as one value): a
+        # fresh state costs no memory per neuron
+        z = torch.zeros((), device=device, dtype=dtype).expand(shape)
+        if "v_rest" not in self._specs:  # dimensionless: rest is 0
             return LIFFamilyState(i=z, v=z, a=z, s=z, ref=z)
-        v = z + self.value("v_rest").detach().to(device=device, dtype=dtype)
+        # (a copy: the state must not change when the parameter is trained)
+        v = self.value("v_rest").detach().to(device=device, dtype=dtype).clone().expand(shape)
         return LIFFamilyState(i=z, v=v, a=z, s=z, ref=z)
 
     def extra_repr(self) -> str:

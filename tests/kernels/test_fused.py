@@ -9,6 +9,7 @@ surrogate. The JIT build (about a minute cold) runs once per session (fixture ``
 
 from __future__ import annotations
 
+import math
 import shutil
 import warnings
 from typing import Any
@@ -340,6 +341,70 @@ def test_wide_forward_blocks_equal_the_reference(fused, threads, n_ref, reset) -
     for got, want in ((r.v, v_ref), (r.i, i_ref), (r.a, a_ref), *zip(final, st_ref, strict=True)):
         assert torch.equal(got, want)
     assert int(count) == 2
+
+
+ONE_VALUE_STATES = {  # name -> (i0, v0, a0, s0) as one value each, broadcast to every neuron
+    "fresh": (0.0, 0.0, 0.0, 0.0),
+    "values": (0.2, 0.4, 0.05, 1.0),
+    "a0 inf": (0.0, 0.1, float("inf"), 0.0),
+    "s0 nan": (0.0, 0.1, 0.0, float("nan")),
+    "i0 inf": (float("inf"), 0.1, 0.0, 0.0),
+}
+
+
+@pytest.mark.parametrize("T", [1, 7])
+@pytest.mark.parametrize("synaptic", [False, True], ids=["plain", "synaptic"])
+@pytest.mark.parametrize("learn_alpha", [False, True], ids=["fixed", "learned alpha"])
+@pytest.mark.parametrize("values", list(ONE_VALUE_STATES), ids=list(ONE_VALUE_STATES))
+def test_one_value_state_and_the_plain_final_state(fused, T, synaptic, learn_alpha,
+                                                   values) -> None:
+    """An initial state of one value per field, broadcast (stride 0, as a fresh state is), is
+    read by the kernel as that value: spikes, final state and every gradient (the broadcast
+    leaves' included) equal the reference's. A plain layer (alpha = rho = adapt = 0, fixed)
+    whose final i and a are known (i0, a0 and s0 finite) gets them without the op: i is a view of the last input, a one broadcast zero; otherwise the kernel writes them,
+    NaN included."""
+    dtype = torch.float64
+    x, _, p = make_case(3, T, (2,), 300, (False,) * 8, 0, dtype)
+    alpha = torch.tensor(0.6 if synaptic else 0.0, dtype=dtype, requires_grad=learn_alpha)
+    p = p._replace(alpha=alpha, rho=torch.zeros((), dtype=dtype),
+                   adapt=torch.zeros((), dtype=dtype))
+    kw = dict(reset=Reset.SUBTRACT, n_ref=0, detach_reset=False, surrogate=ATan(alpha=2.0))
+    step = x.shape[1:]
+    g = torch.Generator().manual_seed(4)
+    weights = [torch.randn(x.shape, generator=g, dtype=dtype)]
+    weights += [torch.randn(step, generator=g, dtype=dtype) for _ in range(4)]
+
+    def run(scan):
+        xx = x.clone().requires_grad_()
+        leaves = [torch.tensor(v, dtype=dtype, requires_grad=True)
+                  for v in ONE_VALUE_STATES[values]]
+        state = LIFFamilyState(*(t.expand(step) for t in leaves),
+                               ref=torch.zeros((), dtype=dtype).expand(step))
+        spikes, final = scan(xx, state)
+        outs = [spikes, *final[:4]]
+        loss = sum((o * w).nan_to_num(0.0, 0.0, 0.0).sum()
+                   for o, w in zip(outs, weights, strict=True))
+        inputs = [xx, *leaves] + ([alpha] if learn_alpha else [])
+        grads = torch.autograd.grad(loss, inputs, allow_unused=True)
+        return xx, outs, [torch.zeros_like(t) if d is None else d
+                          for d, t in zip(grads, inputs, strict=True)]
+
+    _, want_out, want_grads = run(lambda xx, st: reference_scan(xx, st, p, **kw)[:2])
+    xx, got_out, got_grads = run(lambda xx, st: lif_scan(xx, st, p, **kw))
+    if all(map(math.isfinite, ONE_VALUE_STATES[values])):
+        assert want_out[0].sum() > 0  # it spikes (a NaN threshold never does)
+    for name, a, b in zip(["spikes", "i", "v", "a", "s"], got_out, want_out, strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0, equal_nan=True,
+                                   msg=lambda m, k=name: f"{k}: {m}")
+    for name, a, b in zip(["x", "i0", "v0", "a0", "s0", "alpha"], got_grads, want_grads,
+                          strict=False):
+        torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-9, equal_nan=True,
+                                   msg=lambda m, k=name: f"{k}: {m}")
+    i0, _, a0, s0 = ONE_VALUE_STATES[values]
+    known = not synaptic and not learn_alpha and all(map(math.isfinite, (i0, a0, s0)))
+    final_i, final_a = got_out[1], got_out[3]
+    assert (final_i.untyped_storage().data_ptr() == xx.untyped_storage().data_ptr()) == known
+    assert (final_a.stride() == (0, 0)) == known
 
 
 def test_float32_gradients_close_to_float64(fused) -> None:

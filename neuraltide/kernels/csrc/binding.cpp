@@ -4,11 +4,12 @@
 //
 //   neuraltide::lif_scan_fwd(x (T, M), i0, v0, a0, s0, ref0 (M,), params (8, P),
 //                            reset, n_ref, detach_reset, surrogate, surrogate_alpha,
-//                            keep_traces)
+//                            keep_traces, final_ia)
 //       -> (spikes (T, M), v, i, a (R, M), flags (R, M) uint8 or (0,) if n_ref == 0,
 //           ref (M,), or (0,) if n_ref == 0 (the counts never change then: the final count is
 //           ref0), nonfinite () int64: > 0 when an input was NaN or inf)
-//          with R = T, or R = 1 (the last step only) without keep_traces; neuron m reads
+//          with R = T, or R = 1 (the last step only) without keep_traces, and i, a (0, M)
+//          without keep_traces and final_ia (for a caller that knows them); neuron m reads
 //          column m % P of params (P = 1: per layer; P = neurons per sample: per neuron)
 //   neuraltide::lif_scan_bwd(grad_spikes (T, M), grad_v?, grad_i?, grad_a? (T, M),
 //                            x (T, M), i0, v0, a0, s0, ref0 (M,), params (8, P),
@@ -18,6 +19,8 @@
 //           state_grad, grad_params (8, M) per neuron, or (0,) without params_grad)
 //       The backward recomputes the forward from x and the initial state, so the forward
 //       keeps nothing per step for it.
+//   Initial-state inputs (M,) may be one value broadcast to every neuron (stride 0, as a
+//   fresh state's zero is): the kernels read it as such (PerNeuron), with no copy.
 #include <ATen/ATen.h>
 #include <torch/library.h>
 
@@ -86,6 +89,18 @@ at::Tensor new_output(at::IntArrayRef sizes, const at::Tensor& x, at::ScalarType
   return x.is_cpu() ? cached_empty(sizes, options) : at::empty(sizes, options);
 }
 
+// An initial-state input (M,) as the kernels read it (lif_scan.h PerNeuron): one value
+// broadcast to every neuron (stride 0: a fresh state's zero) stays one value; anything else is
+// made contiguous.
+at::Tensor state_input(const at::Tensor& t) {
+  return t.size(0) > 1 && t.stride(0) == 0 ? t : t.contiguous();
+}
+
+template <typename scalar_t>
+PerNeuron<scalar_t> per_neuron(const at::Tensor& t) {
+  return {t.data_ptr<scalar_t>(), t.stride(0)};
+}
+
 int64_t check_params(const at::Tensor& params, const at::Tensor& x, int64_t M) {
   TORCH_CHECK(params.dim() == 2 && params.size(0) == kNumParams && params.size(1) >= 1,
               "lif_fused: params must have shape (8, P), got ", params.sizes());
@@ -100,7 +115,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tenso
 fwd_impl(const at::Tensor& x_in, const at::Tensor& i0_in, const at::Tensor& v0_in,
          const at::Tensor& a0_in, const at::Tensor& s0_in, const at::Tensor& ref0_in,
          const at::Tensor& params_in, int64_t reset, int64_t n_ref, bool detach_reset,
-         int64_t surrogate, double surrogate_alpha, bool keep_traces) {
+         int64_t surrogate, double surrogate_alpha, bool keep_traces, bool final_ia) {
   LifConfig cfg = make_config(reset, n_ref, detach_reset, surrogate, surrogate_alpha);
   cfg.keep_traces = keep_traces;
   check_sequence(x_in, "x");
@@ -111,14 +126,16 @@ fwd_impl(const at::Tensor& x_in, const at::Tensor& i0_in, const at::Tensor& v0_i
   check_like(s0_in, "s0", x_in, {M});
   check_like(ref0_in, "ref0", x_in, {M});
   const int64_t P = check_params(params_in, x_in, M);
-  const at::Tensor x = x_in.contiguous(), i0 = i0_in.contiguous(), v0 = v0_in.contiguous(),
-                   a0 = a0_in.contiguous(), s0 = s0_in.contiguous(),
-                   ref0 = ref0_in.contiguous(), params = params_in.contiguous();
+  const at::Tensor x = x_in.contiguous(), i0 = state_input(i0_in), v0 = state_input(v0_in),
+                   a0 = state_input(a0_in), s0 = state_input(s0_in),
+                   ref0 = state_input(ref0_in), params = params_in.contiguous();
   const int64_t R = keep_traces ? T : 1;
   // large CPU outputs come from the block cache (no page faults when a size comes again)
   const at::ScalarType dt = x.scalar_type();
+  // i and a are left out only without traces, for a caller that knows them (final_ia)
+  const int64_t R_ia = keep_traces || final_ia ? R : 0;
   at::Tensor spikes = new_output({T, M}, x, dt), v = new_output({R, M}, x, dt),
-             i = new_output({R, M}, x, dt), a = new_output({R, M}, x, dt);
+             i = new_output({R_ia, M}, x, dt), a = new_output({R_ia, M}, x, dt);
   // without a refractory period there are no flags, and the counts stay ref0's
   at::Tensor ref = new_output(n_ref > 0 ? at::IntArrayRef({M}) : at::IntArrayRef({0}), x, dt);
   at::Tensor flags = new_output(n_ref > 0 ? at::IntArrayRef({R, M}) : at::IntArrayRef({0}), x,
@@ -129,14 +146,16 @@ fwd_impl(const at::Tensor& x_in, const at::Tensor& i0_in, const at::Tensor& v0_i
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "lif_scan_fwd", [&] {
     uint8_t* fl = n_ref > 0 ? flags.data_ptr<uint8_t>() : nullptr;
     scalar_t* ref_out = n_ref > 0 ? ref.data_ptr<scalar_t>() : nullptr;
+    scalar_t* i_out = R_ia > 0 ? i.data_ptr<scalar_t>() : nullptr;
+    scalar_t* a_out = R_ia > 0 ? a.data_ptr<scalar_t>() : nullptr;
 #if defined(NT_WITH_CUDA)
     if (x.is_cuda()) {
       const c10::cuda::CUDAGuard guard(x.device());
       lif_scan_forward_cuda<scalar_t>(
-          cfg, T, M, P, x.data_ptr<scalar_t>(), i0.data_ptr<scalar_t>(),
-          v0.data_ptr<scalar_t>(), a0.data_ptr<scalar_t>(), s0.data_ptr<scalar_t>(),
-          ref0.data_ptr<scalar_t>(), params.data_ptr<scalar_t>(), spikes.data_ptr<scalar_t>(),
-          v.data_ptr<scalar_t>(), i.data_ptr<scalar_t>(), a.data_ptr<scalar_t>(), fl, ref_out,
+          cfg, T, M, P, x.data_ptr<scalar_t>(), per_neuron<scalar_t>(i0),
+          per_neuron<scalar_t>(v0), per_neuron<scalar_t>(a0), per_neuron<scalar_t>(s0),
+          per_neuron<scalar_t>(ref0), params.data_ptr<scalar_t>(), spikes.data_ptr<scalar_t>(),
+          v.data_ptr<scalar_t>(), i_out, a_out, fl, ref_out,
           nonfinite.data_ptr<int64_t>(),
           c10::cuda::getCurrentCUDAStream().stream());
       const char* err = lif_cuda_last_error();
@@ -145,11 +164,10 @@ fwd_impl(const at::Tensor& x_in, const at::Tensor& i0_in, const at::Tensor& v0_i
     }
 #endif
     lif_scan_forward_cpu<scalar_t>(
-        cfg, T, M, P, x.data_ptr<scalar_t>(), i0.data_ptr<scalar_t>(), v0.data_ptr<scalar_t>(),
-        a0.data_ptr<scalar_t>(), s0.data_ptr<scalar_t>(), ref0.data_ptr<scalar_t>(),
+        cfg, T, M, P, x.data_ptr<scalar_t>(), per_neuron<scalar_t>(i0), per_neuron<scalar_t>(v0),
+        per_neuron<scalar_t>(a0), per_neuron<scalar_t>(s0), per_neuron<scalar_t>(ref0),
         params.data_ptr<scalar_t>(), spikes.data_ptr<scalar_t>(), v.data_ptr<scalar_t>(),
-        i.data_ptr<scalar_t>(), a.data_ptr<scalar_t>(), fl, ref_out,
-        nonfinite.data_ptr<int64_t>());
+        i_out, a_out, fl, ref_out, nonfinite.data_ptr<int64_t>());
   });
   return {spikes, v, i, a, flags, ref, nonfinite};
 }
@@ -179,9 +197,9 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tenso
   const c10::optional<at::Tensor> grad_v = opt(grad_v_in, "grad_v"),
                                   grad_i = opt(grad_i_in, "grad_i"),
                                   grad_a = opt(grad_a_in, "grad_a");
-  const at::Tensor x = x_in.contiguous(), i0 = i0_in.contiguous(), v0 = v0_in.contiguous(),
-                   a0 = a0_in.contiguous(), s0 = s0_in.contiguous(),
-                   ref0 = ref0_in.contiguous(), params = params_in.contiguous();
+  const at::Tensor x = x_in.contiguous(), i0 = state_input(i0_in), v0 = state_input(v0_in),
+                   a0 = state_input(a0_in), s0 = state_input(s0_in),
+                   ref0 = state_input(ref0_in), params = params_in.contiguous();
   // the gradient of a sum arrives as one value expanded to (T, M): read it as that value
   // instead of materialising T*M copies
   const bool broadcast = grad_spikes_in.numel() > 0 && grad_spikes_in.stride(0) == 0 &&
@@ -209,16 +227,16 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tenso
       const c10::cuda::CUDAGuard guard(x.device());
       const at::Tensor grad_spikes = grad_spikes_in.contiguous();
       at::Tensor spikes = at::empty_like(x), v = at::empty_like(x), i = at::empty_like(x),
-                 a = at::empty_like(x), ref = at::empty_like(ref0);
+                 a = at::empty_like(x), ref = at::empty({M}, x.options());
       at::Tensor flags = at::empty(n_ref > 0 ? at::IntArrayRef({T, M}) : at::IntArrayRef({0}),
                                    x.options().dtype(at::kByte));
       uint8_t* fl = n_ref > 0 ? flags.data_ptr<uint8_t>() : nullptr;
       void* const stream = c10::cuda::getCurrentCUDAStream().stream();
       cfg.keep_traces = true;
       lif_scan_forward_cuda<scalar_t>(
-          cfg, T, M, P, x.data_ptr<scalar_t>(), i0.data_ptr<scalar_t>(),
-          v0.data_ptr<scalar_t>(), a0.data_ptr<scalar_t>(), s0.data_ptr<scalar_t>(),
-          ref0.data_ptr<scalar_t>(), params.data_ptr<scalar_t>(), spikes.data_ptr<scalar_t>(),
+          cfg, T, M, P, x.data_ptr<scalar_t>(), per_neuron<scalar_t>(i0),
+          per_neuron<scalar_t>(v0), per_neuron<scalar_t>(a0), per_neuron<scalar_t>(s0),
+          per_neuron<scalar_t>(ref0), params.data_ptr<scalar_t>(), spikes.data_ptr<scalar_t>(),
           v.data_ptr<scalar_t>(), i.data_ptr<scalar_t>(), a.data_ptr<scalar_t>(), fl,
           ref.data_ptr<scalar_t>(), nullptr, stream);
       const char* err = lif_cuda_last_error();
@@ -226,8 +244,8 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tenso
       lif_scan_backward_cuda<scalar_t>(
           cfg, T, M, P, grad_spikes.data_ptr<scalar_t>(), ptr_or_null<scalar_t>(grad_v),
           ptr_or_null<scalar_t>(grad_i), ptr_or_null<scalar_t>(grad_a),
-          i0.data_ptr<scalar_t>(), v0.data_ptr<scalar_t>(), a0.data_ptr<scalar_t>(),
-          s0.data_ptr<scalar_t>(), params.data_ptr<scalar_t>(), spikes.data_ptr<scalar_t>(),
+          per_neuron<scalar_t>(i0), per_neuron<scalar_t>(v0), per_neuron<scalar_t>(a0),
+          per_neuron<scalar_t>(s0), params.data_ptr<scalar_t>(), spikes.data_ptr<scalar_t>(),
           v.data_ptr<scalar_t>(), i.data_ptr<scalar_t>(), a.data_ptr<scalar_t>(), fl,
           g_x.data_ptr<scalar_t>(), state_ptr(g_i0), state_ptr(g_v0), state_ptr(g_a0),
           state_ptr(g_s0), gp, stream);
@@ -240,9 +258,9 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tenso
     lif_scan_backward_cpu<scalar_t>(
         cfg, T, M, P, grad_spikes.data_ptr<scalar_t>(), broadcast,
         ptr_or_null<scalar_t>(grad_v), ptr_or_null<scalar_t>(grad_i),
-        ptr_or_null<scalar_t>(grad_a), x.data_ptr<scalar_t>(), i0.data_ptr<scalar_t>(),
-        v0.data_ptr<scalar_t>(), a0.data_ptr<scalar_t>(), s0.data_ptr<scalar_t>(),
-        ref0.data_ptr<scalar_t>(), params.data_ptr<scalar_t>(), g_x.data_ptr<scalar_t>(),
+        ptr_or_null<scalar_t>(grad_a), x.data_ptr<scalar_t>(), per_neuron<scalar_t>(i0),
+        per_neuron<scalar_t>(v0), per_neuron<scalar_t>(a0), per_neuron<scalar_t>(s0),
+        per_neuron<scalar_t>(ref0), params.data_ptr<scalar_t>(), g_x.data_ptr<scalar_t>(),
         state_ptr(g_i0), state_ptr(g_v0), state_ptr(g_a0), state_ptr(g_s0), gp);
   });
   return {g_x, g_i0, g_v0, g_a0, g_s0, g_params};
@@ -264,7 +282,7 @@ TORCH_LIBRARY(neuraltide, m) {
   m.def(
       "lif_scan_fwd(Tensor x, Tensor i0, Tensor v0, Tensor a0, Tensor s0, Tensor ref0, "
       "Tensor params, int reset, int n_ref, bool detach_reset, int surrogate, "
-      "float surrogate_alpha, bool keep_traces=True) "
+      "float surrogate_alpha, bool keep_traces=True, bool final_ia=True) "
       "-> (Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor)");
   m.def(
       "lif_scan_bwd(Tensor grad_spikes, Tensor? grad_v, Tensor? grad_i, Tensor? grad_a, "

@@ -58,8 +58,9 @@ enum Shape : int { PER_NEURON = 0, UNIFORM = 1, PLAIN = 2 };
 // The shape of block [m0, m0 + n) of a scan with an (8, P) parameter block and initial state
 // i0, a0, s0; `plain_allowed`: the caller's conditions for PLAIN hold (no parameter gradient).
 template <typename scalar_t>
-int block_shape(int64_t P, const scalar_t* params, bool plain_allowed, const scalar_t* i0,
-                const scalar_t* a0, const scalar_t* s0, int64_t m0, int64_t n) {
+int block_shape(int64_t P, const scalar_t* params, bool plain_allowed,
+                PerNeuron<scalar_t> i0, PerNeuron<scalar_t> a0, PerNeuron<scalar_t> s0,
+                int64_t m0, int64_t n) {
   if (P != 1) return PER_NEURON;
   const scalar_t zero = scalar_t(0);
   if (!plain_allowed || params[P_ALPHA] != zero || params[P_RHO] != zero ||
@@ -163,8 +164,9 @@ struct alignas(64) BlockParams {
 // SHAPE reads (PLAIN: not i and a) and the carry only with REF (the wide forward's rows are
 // megabytes of scratch; what is never written stays out of the resident set).
 template <typename scalar_t, int SHAPE, bool REF>
-NT_INLINE void load_state(int64_t m0, int64_t n, const scalar_t* i0, const scalar_t* v0,
-                          const scalar_t* a0, const scalar_t* s0, const scalar_t* ref0,
+NT_INLINE void load_state(int64_t m0, int64_t n, PerNeuron<scalar_t> i0,
+                          PerNeuron<scalar_t> v0, PerNeuron<scalar_t> a0,
+                          PerNeuron<scalar_t> s0, PerNeuron<scalar_t> ref0,
                           Rows<scalar_t> rows, Carry<scalar_t> carry) {
   for (int64_t j = 0; j < n; ++j) {
     if (SHAPE != PLAIN) {
@@ -308,9 +310,10 @@ NT_INLINE void store_row(scalar_t* __restrict__ dst, const scalar_t* __restrict_
 template <typename scalar_t, int RESET, bool REF, int SHAPE>
 NT_INLINE int64_t forward_block(const LifConfig& cfg_in, bool stream, int64_t T, int64_t M,
                                 int64_t P, int64_t m0, int64_t n, Rows<scalar_t> state,
-                                Carry<scalar_t> carry, const scalar_t* x, const scalar_t* i0,
-                                const scalar_t* v0, const scalar_t* a0, const scalar_t* s0,
-                                const scalar_t* ref0, const scalar_t* params,
+                                Carry<scalar_t> carry, const scalar_t* x,
+                                PerNeuron<scalar_t> i0, PerNeuron<scalar_t> v0,
+                                PerNeuron<scalar_t> a0, PerNeuron<scalar_t> s0,
+                                PerNeuron<scalar_t> ref0, const scalar_t* params,
                                 scalar_t* spikes, scalar_t* v_out, scalar_t* i_out,
                                 scalar_t* a_out, uint8_t* flags, scalar_t* ref_out) {
   const LifConfig cfg = specialise<RESET, REF>(cfg_in);
@@ -334,11 +337,14 @@ NT_INLINE int64_t forward_block(const LifConfig& cfg_in, bool stream, int64_t T,
     }
     if (traces || t == T - 1) {  // every step's traces, or the last one's in row 0
       const int64_t kt = (traces ? t * M : 0) + m0;
-      store_row(v_out + kt, state.v, n, false);
-      if (SHAPE == PLAIN) {  // i = x, a = 0
+      // (without traces the rows may be the outputs themselves: see lif_scan_forward_cpu)
+      if (v_out + kt != state.v) store_row(v_out + kt, state.v, n, false);
+      if (i_out == nullptr) {
+        // the caller knows the final i and a (binding.cpp final_ia)
+      } else if (SHAPE == PLAIN) {  // i = x, a = 0
         store_row(i_out + kt, x + k0, n, false);
         std::fill(a_out + kt, a_out + kt + n, scalar_t(0));
-      } else {
+      } else if (i_out + kt != state.i) {
         store_row(i_out + kt, state.i, n, false);
         store_row(a_out + kt, state.a, n, false);
       }
@@ -418,8 +424,9 @@ template <typename scalar_t, bool DETACH, bool PARAMS, int RESET, bool REF, int 
 NT_INLINE void backward_block(const LifConfig& cfg_in, bool stream, int64_t T, int64_t M,
                               int64_t P, int64_t m0, int64_t n, int64_t n_next,
                               const OutputGrads<scalar_t>& g,
-                              const scalar_t* x, const scalar_t* i0, const scalar_t* v0,
-                              const scalar_t* a0, const scalar_t* s0, const scalar_t* ref0,
+                              const scalar_t* x, PerNeuron<scalar_t> i0,
+                              PerNeuron<scalar_t> v0, PerNeuron<scalar_t> a0,
+                              PerNeuron<scalar_t> s0, PerNeuron<scalar_t> ref0,
                               const scalar_t* params, scalar_t* buf, uint8_t* flag_buf,
                               scalar_t* g_x, scalar_t* g_i0,
                               scalar_t* g_v0, scalar_t* g_a0, scalar_t* g_s0,
@@ -614,11 +621,11 @@ void backward_dispatch(bool detach, bool params, int reset, bool ref, Args&&... 
 
 template <typename scalar_t>
 void lif_scan_forward_cpu(const LifConfig& cfg, int64_t T, int64_t M, int64_t P,
-                          const scalar_t* x, const scalar_t* i0, const scalar_t* v0,
-                          const scalar_t* a0, const scalar_t* s0, const scalar_t* ref0,
-                          const scalar_t* params, scalar_t* spikes, scalar_t* v_out,
-                          scalar_t* i_out, scalar_t* a_out, uint8_t* flags, scalar_t* ref_out,
-                          int64_t* nonfinite) {
+                          const scalar_t* x, PerNeuron<scalar_t> i0, PerNeuron<scalar_t> v0,
+                          PerNeuron<scalar_t> a0, PerNeuron<scalar_t> s0,
+                          PerNeuron<scalar_t> ref0, const scalar_t* params, scalar_t* spikes,
+                          scalar_t* v_out, scalar_t* i_out, scalar_t* a_out, uint8_t* flags,
+                          scalar_t* ref_out, int64_t* nonfinite) {
   const bool stream = T * M * int64_t(sizeof(scalar_t)) >= kStreamBytes;
   const int64_t width = forward_width<scalar_t>(stream, P, M);
   const int64_t nblocks = (M + width - 1) / width;
@@ -634,8 +641,18 @@ void lif_scan_forward_cpu(const LifConfig& cfg, int64_t T, int64_t M, int64_t P,
       const int64_t m0 = b * width;
       const int64_t n = std::min(width, M - m0);
       const int shape = block_shape(P, params, true, i0, a0, s0, m0, n);
+      // Without traces the final state's outputs hold the block's state rows while it scans:
+      // no scratch for them, which for the wide blocks is megabytes of resident memory.
+      Rows<scalar_t> rows = state;
+      if (!cfg.keep_traces) {
+        rows.v = v_out + m0;
+        if (i_out != nullptr) {
+          rows.i = i_out + m0;
+          rows.a = a_out + m0;
+        }
+      }
       dispatch<Forward<scalar_t>::template Block>(cfg.reset, cfg.n_ref > 0, bad, shape, cfg,
-                                                  stream, T, M, P, m0, n, state, carry, x, i0,
+                                                  stream, T, M, P, m0, n, rows, carry, x, i0,
                                                   v0, a0, s0, ref0, params, spikes, v_out,
                                                   i_out, a_out, flags, ref_out);
     }
@@ -648,10 +665,10 @@ template <typename scalar_t>
 void lif_scan_backward_cpu(const LifConfig& cfg, int64_t T, int64_t M, int64_t P,
                            const scalar_t* g_spikes, bool g_spikes_broadcast,
                            const scalar_t* g_v, const scalar_t* g_i, const scalar_t* g_a,
-                           const scalar_t* x, const scalar_t* i0, const scalar_t* v0,
-                           const scalar_t* a0, const scalar_t* s0, const scalar_t* ref0,
-                           const scalar_t* params, scalar_t* g_x, scalar_t* g_i0,
-                           scalar_t* g_v0, scalar_t* g_a0, scalar_t* g_s0,
+                           const scalar_t* x, PerNeuron<scalar_t> i0, PerNeuron<scalar_t> v0,
+                           PerNeuron<scalar_t> a0, PerNeuron<scalar_t> s0,
+                           PerNeuron<scalar_t> ref0, const scalar_t* params, scalar_t* g_x,
+                           scalar_t* g_i0, scalar_t* g_v0, scalar_t* g_a0, scalar_t* g_s0,
                            scalar_t* g_params) {
   const int64_t width = backward_width<scalar_t>(T);
   const int64_t nblocks = (M + width - 1) / width;
@@ -681,14 +698,15 @@ void lif_scan_backward_cpu(const LifConfig& cfg, int64_t T, int64_t M, int64_t P
 
 #define NT_INSTANTIATE(scalar_t)                                                               \
   template void lif_scan_forward_cpu<scalar_t>(                                               \
-      const LifConfig&, int64_t, int64_t, int64_t, const scalar_t*, const scalar_t*,          \
-      const scalar_t*, const scalar_t*, const scalar_t*, const scalar_t*, const scalar_t*,    \
-      scalar_t*, scalar_t*, scalar_t*, scalar_t*, uint8_t*, scalar_t*, int64_t*);             \
+      const LifConfig&, int64_t, int64_t, int64_t, const scalar_t*, PerNeuron<scalar_t>,      \
+      PerNeuron<scalar_t>, PerNeuron<scalar_t>, PerNeuron<scalar_t>, PerNeuron<scalar_t>,     \
+      const scalar_t*, scalar_t*, scalar_t*, scalar_t*, scalar_t*, uint8_t*, scalar_t*,       \
+      int64_t*);                                                                              \
   template void lif_scan_backward_cpu<scalar_t>(                                              \
       const LifConfig&, int64_t, int64_t, int64_t, const scalar_t*, bool, const scalar_t*,    \
-      const scalar_t*, const scalar_t*, const scalar_t*, const scalar_t*, const scalar_t*,    \
-      const scalar_t*, const scalar_t*, const scalar_t*, const scalar_t*, scalar_t*,          \
-      scalar_t*, scalar_t*, scalar_t*, scalar_t*, scalar_t*);
+      const scalar_t*, const scalar_t*, const scalar_t*, PerNeuron<scalar_t>,                 \
+      PerNeuron<scalar_t>, PerNeuron<scalar_t>, PerNeuron<scalar_t>, PerNeuron<scalar_t>,     \
+      const scalar_t*, scalar_t*, scalar_t*, scalar_t*, scalar_t*, scalar_t*, scalar_t*);
 NT_INSTANTIATE(float)
 NT_INSTANTIATE(double)
 #undef NT_INSTANTIATE

@@ -20,11 +20,11 @@ inline unsigned int num_blocks(int64_t M) {
 template <typename scalar_t>
 __global__ void lif_scan_forward_kernel(LifConfig cfg, int64_t T, int64_t M, int64_t P,
                                         const scalar_t* __restrict__ x,
-                                        const scalar_t* __restrict__ i0,
-                                        const scalar_t* __restrict__ v0,
-                                        const scalar_t* __restrict__ a0,
-                                        const scalar_t* __restrict__ s0,
-                                        const scalar_t* __restrict__ ref0,
+                                        PerNeuron<scalar_t> i0,
+                                        PerNeuron<scalar_t> v0,
+                                        PerNeuron<scalar_t> a0,
+                                        PerNeuron<scalar_t> s0,
+                                        PerNeuron<scalar_t> ref0,
                                         const scalar_t* __restrict__ params,
                                         scalar_t* __restrict__ spikes,
                                         scalar_t* __restrict__ v_out,
@@ -49,9 +49,9 @@ template <typename scalar_t>
 __global__ void lif_scan_backward_kernel(
     LifConfig cfg, int64_t T, int64_t M, int64_t P, const scalar_t* __restrict__ g_spikes,
     const scalar_t* __restrict__ g_v, const scalar_t* __restrict__ g_i,
-    const scalar_t* __restrict__ g_a, const scalar_t* __restrict__ i0,
-    const scalar_t* __restrict__ v0, const scalar_t* __restrict__ a0,
-    const scalar_t* __restrict__ s0, const scalar_t* __restrict__ params,
+    const scalar_t* __restrict__ g_a, PerNeuron<scalar_t> i0,
+    PerNeuron<scalar_t> v0, PerNeuron<scalar_t> a0,
+    PerNeuron<scalar_t> s0, const scalar_t* __restrict__ params,
     const scalar_t* __restrict__ spikes, const scalar_t* __restrict__ v_seq,
     const scalar_t* __restrict__ i_seq, const scalar_t* __restrict__ a_seq,
     const uint8_t* __restrict__ flags, scalar_t* __restrict__ g_x, scalar_t* __restrict__ g_i0,
@@ -67,8 +67,8 @@ __global__ void lif_scan_backward_kernel(
 
 template <typename scalar_t>
 void lif_scan_forward_cuda(const LifConfig& cfg, int64_t T, int64_t M, int64_t P,
-                           const scalar_t* x, const scalar_t* i0, const scalar_t* v0,
-                           const scalar_t* a0, const scalar_t* s0, const scalar_t* ref0,
+                           const scalar_t* x, PerNeuron<scalar_t> i0, PerNeuron<scalar_t> v0,
+                           PerNeuron<scalar_t> a0, PerNeuron<scalar_t> s0, PerNeuron<scalar_t> ref0,
                            const scalar_t* params, scalar_t* spikes, scalar_t* v_out,
                            scalar_t* i_out, scalar_t* a_out, uint8_t* flags, scalar_t* ref_out,
                            int64_t* nonfinite, void* stream) {
@@ -82,8 +82,8 @@ void lif_scan_forward_cuda(const LifConfig& cfg, int64_t T, int64_t M, int64_t P
 template <typename scalar_t>
 void lif_scan_backward_cuda(const LifConfig& cfg, int64_t T, int64_t M, int64_t P,
                             const scalar_t* g_spikes, const scalar_t* g_v, const scalar_t* g_i,
-                            const scalar_t* g_a, const scalar_t* i0, const scalar_t* v0,
-                            const scalar_t* a0, const scalar_t* s0, const scalar_t* params,
+                            const scalar_t* g_a, PerNeuron<scalar_t> i0, PerNeuron<scalar_t> v0,
+                            PerNeuron<scalar_t> a0, PerNeuron<scalar_t> s0, const scalar_t* params,
                             const scalar_t* spikes, const scalar_t* v_seq,
                             const scalar_t* i_seq, const scalar_t* a_seq, const uint8_t* flags,
                             scalar_t* g_x, scalar_t* g_i0, scalar_t* g_v0, scalar_t* g_a0,
@@ -103,15 +103,16 @@ const char* lif_cuda_last_error() {
 // The two dtypes the binding dispatches to.
 #define NT_INSTANTIATE(scalar_t)                                                               \
   template void lif_scan_forward_cuda<scalar_t>(                                              \
-      const LifConfig&, int64_t, int64_t, int64_t, const scalar_t*, const scalar_t*,          \
-      const scalar_t*, const scalar_t*, const scalar_t*, const scalar_t*, const scalar_t*,    \
-      scalar_t*, scalar_t*, scalar_t*, scalar_t*, uint8_t*, scalar_t*, int64_t*, void*);      \
+      const LifConfig&, int64_t, int64_t, int64_t, const scalar_t*, PerNeuron<scalar_t>,      \
+      PerNeuron<scalar_t>, PerNeuron<scalar_t>, PerNeuron<scalar_t>, PerNeuron<scalar_t>,     \
+      const scalar_t*, scalar_t*, scalar_t*, scalar_t*, scalar_t*, uint8_t*, scalar_t*,       \
+      int64_t*, void*);                                                                       \
   template void lif_scan_backward_cuda<scalar_t>(                                             \
       const LifConfig&, int64_t, int64_t, int64_t, const scalar_t*, const scalar_t*,          \
-      const scalar_t*, const scalar_t*, const scalar_t*, const scalar_t*, const scalar_t*,    \
-      const scalar_t*, const scalar_t*, const scalar_t*, const scalar_t*, const scalar_t*,    \
-      const scalar_t*, const uint8_t*, scalar_t*, scalar_t*, scalar_t*, scalar_t*, scalar_t*, \
-      scalar_t*, void*);
+      const scalar_t*, const scalar_t*, PerNeuron<scalar_t>, PerNeuron<scalar_t>,             \
+      PerNeuron<scalar_t>, PerNeuron<scalar_t>, const scalar_t*, const scalar_t*,             \
+      const scalar_t*, const scalar_t*, const scalar_t*, const uint8_t*, scalar_t*, scalar_t*, \
+      scalar_t*, scalar_t*, scalar_t*, scalar_t*, void*);
 NT_INSTANTIATE(float)
 NT_INSTANTIATE(double)
 #undef NT_INSTANTIATE

@@ -3,9 +3,10 @@
 // NT_WITH_CUDA) calls these with the data pointers of checked, contiguous tensors and the
 // current CUDA stream.
 //
-// Layout: sequences (T, M) row-major, per-neuron state (M,), parameters (8, P) in the order of
-// lif_scan.h's ParamIndex, neuron m reading column m % P (load_params). `flags` may be null
-// when cfg.n_ref == 0; g_v, g_i, g_a may be null; g_params (8, M), the gradients per neuron,
+// Layout: sequences (T, M) row-major, the initial state (M,) per neuron or one value for all
+// (PerNeuron, lif_scan.h), parameters (8, P) in the order of lif_scan.h's ParamIndex, neuron m
+// reading column m % P (load_params). `flags` may be null when cfg.n_ref == 0; i_out and a_out
+// may be null without cfg.keep_traces (the caller knows them); g_v, g_i, g_a may be null; g_params (8, M), the gradients per neuron,
 // may be null when no parameter needs one. `nonfinite` (one int64, zero on entry, device
 // memory for CUDA) receives a positive count when any input was NaN or inf (of the inputs on
 // CUDA, of the neurons that saw one on the CPU).
@@ -19,8 +20,8 @@ namespace neuraltide {
 
 template <typename scalar_t>
 void lif_scan_forward_cuda(const LifConfig& cfg, int64_t T, int64_t M, int64_t P,
-                           const scalar_t* x, const scalar_t* i0, const scalar_t* v0,
-                           const scalar_t* a0, const scalar_t* s0, const scalar_t* ref0,
+                           const scalar_t* x, PerNeuron<scalar_t> i0, PerNeuron<scalar_t> v0,
+                           PerNeuron<scalar_t> a0, PerNeuron<scalar_t> s0, PerNeuron<scalar_t> ref0,
                            const scalar_t* params, scalar_t* spikes, scalar_t* v_out,
                            scalar_t* i_out, scalar_t* a_out, uint8_t* flags, scalar_t* ref_out,
                            int64_t* nonfinite, void* stream);
@@ -30,8 +31,8 @@ void lif_scan_forward_cuda(const LifConfig& cfg, int64_t T, int64_t M, int64_t P
 template <typename scalar_t>
 void lif_scan_backward_cuda(const LifConfig& cfg, int64_t T, int64_t M, int64_t P,
                             const scalar_t* g_spikes, const scalar_t* g_v, const scalar_t* g_i,
-                            const scalar_t* g_a, const scalar_t* i0, const scalar_t* v0,
-                            const scalar_t* a0, const scalar_t* s0, const scalar_t* params,
+                            const scalar_t* g_a, PerNeuron<scalar_t> i0, PerNeuron<scalar_t> v0,
+                            PerNeuron<scalar_t> a0, PerNeuron<scalar_t> s0, const scalar_t* params,
                             const scalar_t* spikes, const scalar_t* v_seq,
                             const scalar_t* i_seq, const scalar_t* a_seq, const uint8_t* flags,
                             scalar_t* g_x, scalar_t* g_i0, scalar_t* g_v0, scalar_t* g_a0,
@@ -41,8 +42,8 @@ void lif_scan_backward_cuda(const LifConfig& cfg, int64_t T, int64_t M, int64_t 
 // at::parallel_for.
 template <typename scalar_t>
 void lif_scan_forward_cpu(const LifConfig& cfg, int64_t T, int64_t M, int64_t P,
-                          const scalar_t* x, const scalar_t* i0, const scalar_t* v0,
-                          const scalar_t* a0, const scalar_t* s0, const scalar_t* ref0,
+                          const scalar_t* x, PerNeuron<scalar_t> i0, PerNeuron<scalar_t> v0,
+                          PerNeuron<scalar_t> a0, PerNeuron<scalar_t> s0, PerNeuron<scalar_t> ref0,
                           const scalar_t* params, scalar_t* spikes, scalar_t* v_out,
                           scalar_t* i_out, scalar_t* a_out, uint8_t* flags, scalar_t* ref_out,
                           int64_t* nonfinite);
@@ -53,8 +54,8 @@ template <typename scalar_t>
 void lif_scan_backward_cpu(const LifConfig& cfg, int64_t T, int64_t M, int64_t P,
                            const scalar_t* g_spikes, bool g_spikes_broadcast,
                            const scalar_t* g_v, const scalar_t* g_i, const scalar_t* g_a,
-                           const scalar_t* x, const scalar_t* i0, const scalar_t* v0,
-                           const scalar_t* a0, const scalar_t* s0, const scalar_t* ref0,
+                           const scalar_t* x, PerNeuron<scalar_t> i0, PerNeuron<scalar_t> v0,
+                           PerNeuron<scalar_t> a0, PerNeuron<scalar_t> s0, PerNeuron<scalar_t> ref0,
                            const scalar_t* params, scalar_t* g_x, scalar_t* g_i0,
                            scalar_t* g_v0, scalar_t* g_a0, scalar_t* g_s0, scalar_t* g_params);
 

@@ -73,6 +73,16 @@ struct LifConfig {
   bool keep_traces = true;
 };
 
+// A per-neuron input (M,) of a scan, such as an initial state: neuron m's value at
+// p[m * stride], with stride 1, or 0 where one value stands for every neuron (a fresh state's
+// zero, read as broadcast instead of as M copies).
+template <typename scalar_t>
+struct PerNeuron {
+  const scalar_t* p;
+  int64_t stride;
+  NT_HD scalar_t operator[](int64_t m) const { return p[m * stride]; }
+};
+
 template <typename scalar_t>
 struct LifParams {
   scalar_t beta, alpha, rho, adapt, v_rest, gain, v_th, v_reset;
@@ -327,8 +337,9 @@ NT_HD scalar_t lif_step_backward(const LifParams<scalar_t>& p, const LifConfig& 
 // Sequences are (T, M) row-major: element t of neuron m is at t*M + m.
 // Forward: reads x and the initial state (i, v, a, s, ref of neuron m); writes spikes, v_out,
 // i_out, a_out (the state after each step, or only the last one in row 0 without
-// cfg.keep_traces), flags and the final refractory count ref_out (both may be null if
-// n_ref == 0). Returns how many of the neuron's inputs were NaN or inf.
+// cfg.keep_traces; i_out and a_out may be null then), flags and the final refractory count
+// ref_out (both may be null if n_ref == 0). Returns how many of the neuron's inputs were NaN or
+// inf.
 template <typename scalar_t>
 NT_HD int64_t lif_scan_forward(const LifParams<scalar_t>& p, const LifConfig& cfg, int64_t T,
                                int64_t M, int64_t m, const scalar_t* x, scalar_t i, scalar_t v,
@@ -344,8 +355,10 @@ NT_HD int64_t lif_scan_forward(const LifParams<scalar_t>& p, const LifConfig& cf
     lif_step_forward<scalar_t>(p, cfg, x[k], i, v, a, s, ref, held);
     spikes[k] = s;
     v_out[kt] = v;
-    i_out[kt] = i;
-    a_out[kt] = a;
+    if (i_out != nullptr) {
+      i_out[kt] = i;
+      a_out[kt] = a;
+    }
     if (flags != nullptr) flags[kt] = held ? kHeld : uint8_t(0);
   }
   if (ref_out != nullptr) ref_out[m] = ref;
