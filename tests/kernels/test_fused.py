@@ -361,8 +361,9 @@ def test_one_value_state_and_the_plain_final_state(fused, T, synaptic, learn_alp
     """An initial state of one value per field, broadcast (stride 0, as a fresh state is), is
     read by the kernel as that value: spikes, final state and every gradient (the broadcast
     leaves' included) equal the reference's. A plain layer (alpha = rho = adapt = 0, fixed)
-    whose final i and a are known (i0, a0 and s0 finite) gets them without the op: i is a view of the last input, a one broadcast zero; otherwise the kernel writes them,
-    NaN included."""
+    whose final i and a are known (i0, a0 and s0 finite) gets them without the op: i is a
+    view of the last input, a one broadcast zero; otherwise the kernel writes them, NaN
+    included."""
     dtype = torch.float64
     x, _, p = make_case(3, T, (2,), 300, (False,) * 8, 0, dtype)
     alpha = torch.tensor(0.6 if synaptic else 0.0, dtype=dtype, requires_grad=learn_alpha)

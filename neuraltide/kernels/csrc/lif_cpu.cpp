@@ -174,7 +174,7 @@ NT_INLINE void load_state(int64_t m0, int64_t n, PerNeuron<scalar_t> i0,
       rows.a[j] = a0[m0 + j];
     }
     rows.v[j] = v0[m0 + j];
-    rows.s[j] = s0[m0 + j];
+    if (SHAPE != PLAIN || REF) rows.s[j] = s0[m0 + j];  // (PLAIN alone keeps no s: advance)
     if (REF) {
       carry.ref[j] = ref0[m0 + j];
       carry.bad[j] = scalar_t(0);
@@ -205,12 +205,15 @@ struct Scratch {
 // into distinct rows (the backward's recompute writes each step's into its buffer; see the
 // overload below); the refractory counts advance in place. SHAPE: see Shape (with PLAIN the
 // rows i and a are left alone). CHECK: sum x - x per neuron into c.bad (the forward with a
-// refractory period, whose held steps ignore x; see forward_block).
-template <typename scalar_t, int RESET, bool REF, int SHAPE, bool CHECK>
+// refractory period, whose held steps ignore x; see forward_block). S_FROM_V (PLAIN without a
+// refractory period): s0 is not read, the previous spike is recomputed from v0 as the step
+// that stored v0 computed it (no held steps: s = H(v - v_th), lif_step_forward<PLAIN>).
+template <typename scalar_t, int RESET, bool REF, int SHAPE, bool CHECK, bool S_FROM_V = false>
 NT_INLINE void advance(const BlockParams<scalar_t>& bp, Carry<scalar_t> c, const LifConfig& cfg,
                        int64_t n, const scalar_t* __restrict__ x_row, const scalar_t* i0,
                        const scalar_t* v0, const scalar_t* a0, const scalar_t* s0,
                        scalar_t* i1, scalar_t* v1, scalar_t* a1, scalar_t* s1) {
+  static_assert(!S_FROM_V || (SHAPE == PLAIN && !REF), "S_FROM_V needs PLAIN without REF");
   const LifParams<scalar_t> p0 = bp.params(0);
   // No step of neuron j reads what another neuron's wrote: the rows are the same (in place, a
   // value read before it is written) or do not overlap. Said to the compiler, which could not
@@ -224,7 +227,8 @@ NT_INLINE void advance(const BlockParams<scalar_t>& bp, Carry<scalar_t> c, const
     if (CHECK) c.bad[j] += xj - xj;
     constexpr bool plain = SHAPE == PLAIN;
     scalar_t ii = plain ? xj : i0[j], aa = plain ? scalar_t(0) : a0[j];
-    scalar_t vv = v0[j], ss = s0[j], rr = REF ? c.ref[j] : scalar_t(0);
+    scalar_t vv = v0[j], rr = REF ? c.ref[j] : scalar_t(0);
+    scalar_t ss = S_FROM_V ? heaviside(nt_sub(vv, p0.v_th)) : s0[j];
     bool h;
     lif_step_forward<scalar_t, plain>(SHAPE == PER_NEURON ? bp.params(j) : p0, cfg, xj, ii, vv,
                                       aa, ss, rr, h);
@@ -242,19 +246,19 @@ NT_INLINE void advance(const BlockParams<scalar_t>& bp, Carry<scalar_t> c, const
 }
 
 // In place.
-template <typename scalar_t, int RESET, bool REF, int SHAPE, bool CHECK>
+template <typename scalar_t, int RESET, bool REF, int SHAPE, bool CHECK, bool S_FROM_V = false>
 NT_INLINE void advance(const BlockParams<scalar_t>& bp, Carry<scalar_t> c, const LifConfig& cfg,
                        int64_t n, const scalar_t* x_row, Rows<scalar_t> r) {
-  advance<scalar_t, RESET, REF, SHAPE, CHECK>(bp, c, cfg, n, x_row, r.i, r.v, r.a, r.s, r.i,
-                                                r.v, r.a, r.s);
+  advance<scalar_t, RESET, REF, SHAPE, CHECK, S_FROM_V>(bp, c, cfg, n, x_row, r.i, r.v, r.a,
+                                                          r.s, r.i, r.v, r.a, r.s);
 }
 
 // From `in` to rows `out` that do not overlap them.
-template <typename scalar_t, int RESET, bool REF, int SHAPE, bool CHECK>
+template <typename scalar_t, int RESET, bool REF, int SHAPE, bool CHECK, bool S_FROM_V = false>
 NT_INLINE void advance(const BlockParams<scalar_t>& bp, Carry<scalar_t> c, const LifConfig& cfg,
                        int64_t n, const scalar_t* x_row, Rows<scalar_t> in, Rows<scalar_t> out) {
-  advance<scalar_t, RESET, REF, SHAPE, CHECK>(bp, c, cfg, n, x_row, in.i, in.v, in.a, in.s,
-                                                out.i, out.v, out.a, out.s);
+  advance<scalar_t, RESET, REF, SHAPE, CHECK, S_FROM_V>(bp, c, cfg, n, x_row, in.i, in.v, in.a,
+                                                          in.s, out.i, out.v, out.a, out.s);
 }
 
 template <int RESET, bool REF>
@@ -323,6 +327,11 @@ NT_INLINE int64_t forward_block(const LifConfig& cfg_in, bool stream, int64_t T,
   load_state<scalar_t, SHAPE, REF>(m0, n, i0, v0, a0, s0, ref0, state, carry);
   const bool narrow = n <= kBlock;
   const int64_t bytes = n * int64_t(sizeof(scalar_t));
+  // A plain layer without a refractory period keeps no row of spikes: each step recomputes the
+  // last one's from v (advance S_FROM_V), and a piece's spikes are staged here, in L1, for
+  // the streamed store (a wide block's row of them was a megabyte of resident scratch).
+  constexpr bool s_from_v = SHAPE == PLAIN && !REF;
+  alignas(64) scalar_t stage[kBlock];
   for (int64_t t = 0; t < T; ++t) {
     if (narrow && t + kAhead < T) {
       prefetch(x + (t + kAhead) * M + m0, bytes, false);
@@ -331,9 +340,19 @@ NT_INLINE int64_t forward_block(const LifConfig& cfg_in, bool stream, int64_t T,
     const int64_t k0 = t * M + m0;
     for (int64_t c = 0; c < n; c += kBlock) {
       const int64_t nc = std::min(kBlock, n - c);
-      advance<scalar_t, RESET, REF, SHAPE, REF>(bp, carry.at(c), cfg, nc, x + k0 + c,
-                                                state.at(c));
-      store_row(spikes + k0 + c, state.s + c, nc, stream);
+      Rows<scalar_t> r = state.at(c);
+      if (s_from_v) {
+        r.s = stage;
+        if (t == 0)
+          for (int64_t j = 0; j < nc; ++j) stage[j] = s0[m0 + c + j];
+      }
+      if (s_from_v && t > 0) {
+        advance<scalar_t, RESET, REF, SHAPE, REF, s_from_v>(bp, carry.at(c), cfg, nc,
+                                                            x + k0 + c, r);
+      } else {
+        advance<scalar_t, RESET, REF, SHAPE, REF>(bp, carry.at(c), cfg, nc, x + k0 + c, r);
+      }
+      store_row(spikes + k0 + c, r.s, nc, stream);
     }
     if (traces || t == T - 1) {  // every step's traces, or the last one's in row 0
       const int64_t kt = (traces ? t * M : 0) + m0;
@@ -442,20 +461,33 @@ NT_INLINE void backward_block(const LifConfig& cfg_in, bool stream, int64_t T, i
   const Rows<scalar_t> init_rows{init[0], init[1], init[2], init[3]};
   const Carry<scalar_t> carry{ref, bad, held};
   load_state<scalar_t, UNIFORM, true>(m0, n, i0, v0, a0, s0, ref0, init_rows, carry);
-  // buf holds, per step t, the rows i, v, a, s of the block after step t (4 n values, padded)
+  // buf holds, per step t, the rows of the block after step t (padded): i, v, a, s; PLAIN
+  // writes only v and s, and without a refractory period keeps only v (its spikes are
+  // recomputed from v, as the forward's: advance S_FROM_V). A row it does not keep names the v
+  // row (i and a: the reverse step of PLAIN ignores them) or, for s, one never read.
+  constexpr bool plain = SHAPE == PLAIN, s_from_v = plain && !REF;
+  constexpr int64_t kept = s_from_v ? 1 : plain ? 2 : 4;
+  alignas(64) scalar_t s_sink[kBlock];
   scalar_t* b = buf;
-  const int64_t stride = 4 * n + kPad;
+  const int64_t stride = kept * n + kPad;
   auto rows = [&](int64_t t) {
     if (t < 0) return init_rows;
     scalar_t* r = b + t * stride;
+    if (s_from_v) return Rows<scalar_t>{r, r, r, s_sink};
+    if (plain) return Rows<scalar_t>{r, r, r, r + n};
     return Rows<scalar_t>{r, r + n, r + 2 * n, r + 3 * n};
   };
   uint8_t* fb = flag_buf;
   const int64_t bytes = n * int64_t(sizeof(scalar_t));
   for (int64_t t = 0; t < T; ++t) {
     if (t + kAhead < T) prefetch(x + (t + kAhead) * M + m0, bytes, false);
-    advance<scalar_t, RESET, REF, SHAPE, false>(bp, carry, cfg, n, x + t * M + m0,
-                                                  rows(t - 1), rows(t));
+    if (s_from_v && t > 0) {
+      advance<scalar_t, RESET, REF, SHAPE, false, s_from_v>(bp, carry, cfg, n, x + t * M + m0,
+                                                            rows(t - 1), rows(t));
+    } else {
+      advance<scalar_t, RESET, REF, SHAPE, false>(bp, carry, cfg, n, x + t * M + m0,
+                                                    rows(t - 1), rows(t));
+    }
     if (REF) std::copy(held, held + n, fb + t * n);
   }
 
@@ -499,6 +531,7 @@ NT_INLINE void backward_block(const LifConfig& cfg_in, bool stream, int64_t T, i
     const scalar_t* gs_row = g.spikes_broadcast ? g_const : g.spikes + k0;
     // a large g_x is written through a local row and streamed out (as the forward's spikes)
     scalar_t* gx_row = stream ? gx_local : g_x + k0;
+    const bool s_recomputed = s_from_v && t > 0;  // (step 0's previous spike is the state's)
     for (int64_t j = 0; j < n; ++j) {
       const bool held = REF && (fl[j] & kHeld);
       scalar_t gpj[kNumParams] = {};
@@ -506,8 +539,9 @@ NT_INLINE void backward_block(const LifConfig& cfg_in, bool stream, int64_t T, i
         for (int q = 0; q < kNumParams; ++q) gpj[q] = gp[q][j];
       scalar_t gij = gi[j], gvj = gv[j], gaj = SHAPE == PLAIN ? scalar_t(0) : ga[j];
       scalar_t gsj = gs[j] + gs_row[j];
+      const scalar_t s0j = s_recomputed ? heaviside(nt_sub(r0.v[j], p0.v_th)) : r0.s[j];
       gx_row[j] = lif_step_backward<scalar_t, SHAPE == PLAIN>(
-          SHAPE == PER_NEURON ? bp.params(j) : p0, rc, r0.i[j], r0.v[j], r0.a[j], r0.s[j],
+          SHAPE == PER_NEURON ? bp.params(j) : p0, rc, r0.i[j], r0.v[j], r0.a[j], s0j,
           r1.i[j], held, sg[j], gij, gvj, gaj, gsj, gpj);
       if (SHAPE != PLAIN) gi[j] = gij;
       gv[j] = gvj;

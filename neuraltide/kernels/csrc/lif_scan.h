@@ -204,6 +204,12 @@ NT_HD scalar_t spike_arg(const LifParams<scalar_t>& p, scalar_t v1, scalar_t a1)
   return spike_arg(p.v_th, v1, a1);
 }
 
+// The spike of a step that is not held, from its spike_arg z: H(z), 1 for z > 0.
+template <typename scalar_t>
+NT_HD scalar_t heaviside(scalar_t z) {
+  return z > scalar_t(0) ? scalar_t(1) : scalar_t(0);
+}
+
 // ---- one step forward ------------------------------------------------------------------------
 // State (i, v, a, s, ref) is updated in place; `held` reports a refractory step.
 //
@@ -246,7 +252,7 @@ NT_HD void lif_step_forward(const LifParams<scalar_t>& p, const LifConfig& cfg, 
     a = a_new;
   }
   v = v_new;
-  s = held ? scalar_t(0) : (z > scalar_t(0) ? one : scalar_t(0));
+  s = held ? scalar_t(0) : heaviside(z);
 }
 
 // ---- one step backward -----------------------------------------------------------------------
