@@ -329,8 +329,10 @@ class LIFFamily(NeuronModel):
     def rest_state(
         self, shape: tuple[int, ...], device: Any, dtype: torch.dtype
     ) -> LIFFamilyState:
-        # one zero, broadcast to every field (the fused kernel reads it as one value): a
-        # fresh state costs no memory per neuron
+        """The resting state shaped ``shape``, each field a broadcast view: of one zero
+        (``v`` of ``v_rest``, per layer or per neuron). A zero costs no memory per neuron, and
+        the fused kernel reads it as one value. The views are read-only: ``.clone()`` a field
+        to write into it."""
         z = torch.zeros((), device=device, dtype=dtype).expand(shape)
         if "v_rest" not in self._specs:  # dimensionless: rest is 0
             return LIFFamilyState(i=z, v=z, a=z, s=z, ref=z)

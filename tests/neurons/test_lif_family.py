@@ -7,6 +7,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from neuraltide.kernels import Backend
 from neuraltide.neurons import (
     LIF,
     AdaptiveLIF,
@@ -323,6 +324,31 @@ def test_chunked_run_equals_one_run_and_detach_cuts_the_graph() -> None:
     b, _ = lif(x[30:], detach_state(st1))
     assert torch.equal(whole, torch.cat([a, b]))
     assert all(not t.requires_grad for t in detach_state(st1))
+
+
+@pytest.mark.parametrize("backend", [Backend.TORCH, Backend.AUTO])
+@pytest.mark.parametrize(("make", "drive"), [
+    (LIF.dimensionless, 1.5), (lambda **kw: LIF(v_rest=-65.0, **kw), 50.0),  # [1], [nA]
+    (lambda **kw: LearnableNeuron(shape=(4,), **kw), 1.5),
+], ids=["dimensionless", "physical", "per-neuron v_rest"])
+def test_a_fresh_state_is_broadcast_and_runs_like_a_written_one(make, drive, backend) -> None:
+    """A fresh state holds one value per field (or v_rest's, per neuron), not one per
+    neuron; it is read-only, and a run from it equals a run from the same state written out,
+    and continues like it (plain LIF's final i is the last input, its a zero)."""
+    model = make(backend=backend)
+    fresh = model.initial_state((6, 4))
+    per_value = {t.untyped_storage().nbytes() // t.element_size() for t in fresh}
+    assert per_value <= {1, 4} and fresh.v.shape == (6, 4)
+    with pytest.raises(RuntimeError, match="single memory location"):
+        fresh.v.add_(1.0)
+    written = type(fresh)(*(t.clone() for t in fresh))
+    x = drive * torch.rand(30, 6, 4, generator=torch.Generator().manual_seed(2))
+    s1, end1 = model(x, fresh)
+    s2, end2 = model(x, written)
+    assert s1.sum() > 0 and torch.equal(s1, s2)
+    for a, b in zip(end1, end2, strict=True):
+        assert torch.equal(a, b)
+    assert torch.equal(model(x, end1)[0], model(x, end2)[0])
 
 
 # ---- errors -----------------------------------------------------------------------------------
