@@ -174,7 +174,8 @@ NT_INLINE void load_state(int64_t m0, int64_t n, PerNeuron<scalar_t> i0,
       rows.a[j] = a0[m0 + j];
     }
     rows.v[j] = v0[m0 + j];
-    if (SHAPE != PLAIN || REF) rows.s[j] = s0[m0 + j];  // (PLAIN alone keeps no s: advance)
+    // (PLAIN without REF recomputes s from v: advance S_FROM_V)
+    if (SHAPE != PLAIN || REF) rows.s[j] = s0[m0 + j];
     if (REF) {
       carry.ref[j] = ref0[m0 + j];
       carry.bad[j] = scalar_t(0);
@@ -228,7 +229,7 @@ NT_INLINE void advance(const BlockParams<scalar_t>& bp, Carry<scalar_t> c, const
     constexpr bool plain = SHAPE == PLAIN;
     scalar_t ii = plain ? xj : i0[j], aa = plain ? scalar_t(0) : a0[j];
     scalar_t vv = v0[j], rr = REF ? c.ref[j] : scalar_t(0);
-    scalar_t ss = S_FROM_V ? heaviside(nt_sub(vv, p0.v_th)) : s0[j];
+    scalar_t ss = S_FROM_V ? heaviside(plain_spike_arg(p0, vv)) : s0[j];
     bool h;
     lif_step_forward<scalar_t, plain>(SHAPE == PER_NEURON ? bp.params(j) : p0, cfg, xj, ii, vv,
                                       aa, ss, rr, h);
@@ -539,7 +540,7 @@ NT_INLINE void backward_block(const LifConfig& cfg_in, bool stream, int64_t T, i
         for (int q = 0; q < kNumParams; ++q) gpj[q] = gp[q][j];
       scalar_t gij = gi[j], gvj = gv[j], gaj = SHAPE == PLAIN ? scalar_t(0) : ga[j];
       scalar_t gsj = gs[j] + gs_row[j];
-      const scalar_t s0j = s_recomputed ? heaviside(nt_sub(r0.v[j], p0.v_th)) : r0.s[j];
+      const scalar_t s0j = s_recomputed ? heaviside(plain_spike_arg(p0, r0.v[j])) : r0.s[j];
       gx_row[j] = lif_step_backward<scalar_t, SHAPE == PLAIN>(
           SHAPE == PER_NEURON ? bp.params(j) : p0, rc, r0.i[j], r0.v[j], r0.a[j], s0j,
           r1.i[j], held, sg[j], gij, gvj, gaj, gsj, gpj);

@@ -6,10 +6,11 @@
 // Layout: sequences (T, M) row-major, the initial state (M,) per neuron or one value for all
 // (PerNeuron, lif_scan.h), parameters (8, P) in the order of lif_scan.h's ParamIndex, neuron m
 // reading column m % P (load_params). `flags` may be null when cfg.n_ref == 0; i_out and a_out
-// may be null without cfg.keep_traces (the caller knows them); g_v, g_i, g_a may be null; g_params (8, M), the gradients per neuron,
-// may be null when no parameter needs one. `nonfinite` (one int64, zero on entry, device
-// memory for CUDA) receives a positive count when any input was NaN or inf (of the inputs on
-// CUDA, of the neurons that saw one on the CPU).
+// may be null without cfg.keep_traces (the caller knows them); g_v, g_i, g_a may be null;
+// g_params (8, M), the gradients per neuron, may be null when no parameter needs one.
+// `nonfinite` (one int64, zero on entry, device memory for CUDA) receives a positive count
+// when any input was NaN or inf (of the inputs on CUDA, of the neurons that saw one on the
+// CPU).
 #pragma once
 
 #include <stdint.h>

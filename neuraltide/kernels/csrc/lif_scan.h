@@ -210,6 +210,13 @@ NT_HD scalar_t heaviside(scalar_t z) {
   return z > scalar_t(0) ? scalar_t(1) : scalar_t(0);
 }
 
+// PLAIN (see lif_step_forward): the spike_arg of membrane v (a = 0: one threshold). The CPU
+// twin also recomputes a past spike from a stored v with it, bit for bit the step's.
+template <typename scalar_t>
+NT_HD scalar_t plain_spike_arg(const LifParams<scalar_t>& p, scalar_t v) {
+  return nt_sub(v, p.v_th);
+}
+
 // ---- one step forward ------------------------------------------------------------------------
 // State (i, v, a, s, ref) is updated in place; `held` reports a refractory step.
 //
@@ -246,7 +253,7 @@ NT_HD void lif_step_forward(const LifParams<scalar_t>& p, const LifConfig& cfg, 
     v_new = held ? v_held : v_new;
     ref = held ? nt_sub(count, one) : count;
   }
-  const scalar_t z = PLAIN ? nt_sub(v_new, p.v_th) : spike_arg(p, v_new, a_new);
+  const scalar_t z = PLAIN ? plain_spike_arg(p, v_new) : spike_arg(p, v_new, a_new);
   if (!PLAIN) {
     i = i_new;
     a = a_new;
