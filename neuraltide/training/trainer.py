@@ -9,7 +9,9 @@ spike rasters), and checkpoints that resume exactly.
 Data-parallel training: wrap the model in ``DistributedDataParallel`` and give each rank its
 shard with a ``DistributedSampler`` (the trainer calls its ``set_epoch``); under an initialised
 ``torch.distributed`` process group the epoch metrics are summed over the ranks, so every rank
-reports the global loss and accuracy. Save checkpoints from one rank.
+reports the global loss and accuracy. Save checkpoints from one rank. Call ``gc.collect()``
+before ``destroy_process_group()``: with gloo (torch 2.13) about one process in ten otherwise
+aborts at interpreter shutdown ("terminate called without an active exception").
 
 Data: any iterable of ``(x, y)`` batches (a ``DataLoader``); ``encode(x)`` turns a batch into
 the time-major input ``(T, batch, ...)`` (default: ``x`` is already time-major). Predictions:
