@@ -408,6 +408,40 @@ def test_one_value_state_and_the_plain_final_state(fused, T, synaptic, learn_alp
     assert (final_a.stride() == (0, 0)) == known
 
 
+@pytest.mark.parametrize("broadcast", [False, True], ids=["per neuron", "one value"])
+def test_one_tensor_as_every_state_field(fused, broadcast) -> None:
+    """One tensor passed as i, v, a and s (lif_scan flattens each distinct object once, and
+    reads each one-value tensor once): spikes and final state equal the reference's, and its
+    gradient is the sum over the four fields, as autograd through the reference gives."""
+    dtype = torch.float64
+    x, _, p = make_case(5, 6, (2,), 40, (False,) * 8, 0, dtype)
+    p = p._replace(alpha=torch.zeros((), dtype=dtype), rho=torch.zeros((), dtype=dtype),
+                   adapt=torch.zeros((), dtype=dtype))  # plain: the final i, a shortcut too
+    kw = dict(reset=Reset.SUBTRACT, n_ref=0, detach_reset=False, surrogate=ATan(alpha=2.0))
+    step = x.shape[1:]
+    g = torch.Generator().manual_seed(6)
+    weights = [torch.randn(x.shape, generator=g, dtype=dtype)]
+    weights += [torch.randn(step, generator=g, dtype=dtype) for _ in range(4)]
+    value = (torch.tensor(0.3, dtype=dtype) if broadcast
+             else 0.4 * torch.rand(step, generator=g, dtype=dtype))
+
+    def run(scan):
+        leaf = value.clone().requires_grad_()
+        z = leaf.expand(step)
+        state = LIFFamilyState(i=z, v=z, a=z, s=z, ref=torch.zeros((), dtype=dtype).expand(step))
+        spikes, final = scan(x, state)
+        outs = [spikes, *final[:4]]
+        loss = sum((o * w).sum() for o, w in zip(outs, weights, strict=True))
+        return outs, torch.autograd.grad(loss, leaf)[0]
+
+    want_out, want_grad = run(lambda xx, st: reference_scan(xx, st, p, **kw)[:2])
+    got_out, got_grad = run(lambda xx, st: lif_scan(xx, st, p, **kw))
+    assert want_out[0].sum() > 0 and want_grad.abs().sum() > 0
+    for name, a, b in zip(["spikes", "i", "v", "a", "s"], got_out, want_out, strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0, msg=lambda m, k=name: f"{k}: {m}")
+    torch.testing.assert_close(got_grad, want_grad, rtol=1e-9, atol=1e-12)
+
+
 def test_float32_gradients_close_to_float64(fused) -> None:
     x, state, p = make_case(3, 30, (8,), 4, (True,) * 8, 1, torch.float64)
     kw = dict(reset=Reset.TO_VALUE, n_ref=1, detach_reset=False, surrogate=FastSigmoid(2.0))
