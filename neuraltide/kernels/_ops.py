@@ -20,7 +20,7 @@ the field order of ``LIFFamilyState`` ``(i, v, a, s, ref)`` and ``LIFFamilyParam
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from enum import Enum, IntEnum
 from typing import Any, NamedTuple
 
@@ -185,15 +185,16 @@ def _one_value(t: Tensor) -> float | None:
     return t.as_strided((), ()).item()  # the element at the storage offset
 
 
-def _one_values(ts: Sequence[Tensor | float], like: Tensor) -> list[float | None]:
-    """:func:`_one_value` of each of ``ts`` (cast like ``like``), each distinct object read
-    once: a rest state's fields, and a layer's unused parameters, are one shared zero (a
-    read costs microseconds, a fifth of the op's time at small sizes)."""
-    seen: dict[int, float | None] = {}
-    for t in ts:
-        if id(t) not in seen:
-            seen[id(t)] = _one_value(_as_tensor(t, like))
-    return [seen[id(t)] for t in ts]
+def _per_object(ts: Sequence[Any], f: Callable[[Any, int], Any]) -> list[Any]:
+    """``[f(t, k) for k, t in enumerate(ts)]``, with ``f`` called once per distinct object (at
+    the first index holding it): a rest state's fields, and a layer's unused parameters, are
+    one shared zero, and each call costs microseconds (a fifth of the op's time at small
+    sizes)."""
+    done: dict[int, Any] = {}
+    for k, t in enumerate(ts):
+        if id(t) not in done:
+            done[id(t)] = f(t, k)
+    return [done[id(t)] for t in ts]
 
 
 def _plain_final(x_seq: Tensor, state: Sequence[Tensor], params: Sequence[Tensor | float]) -> bool:
@@ -208,9 +209,12 @@ def _plain_final(x_seq: Tensor, state: Sequence[Tensor], params: Sequence[Tensor
     decays = params[1:4]  # alpha, rho, adapt
     if any(isinstance(t, Tensor) and t.requires_grad for t in decays):
         return False
-    if any(v != 0 for v in _one_values(decays, x_seq)):
+    def value(t: Tensor | float, _: int) -> float | None:
+        return _one_value(_as_tensor(t, x_seq))
+
+    if any(v != 0 for v in _per_object(decays, value)):
         return False
-    values = _one_values((state[0], state[2], state[3]), x_seq)  # i0, a0, s0
+    values = _per_object((state[0], state[2], state[3]), value)  # i0, a0, s0
     return all(v is not None and math.isfinite(v) for v in values)
 
 
@@ -252,11 +256,9 @@ def _scan(
     T = x_seq.shape[0]
     step = x_seq.shape[1:]
     x2 = x_seq.reshape(T, -1).contiguous()
-    flat: dict[int, Tensor] = {}  # a rest state's fields are one zero: flattened once
-    for t, n in zip(state, _STATE_FIELDS, strict=True):
-        if id(t) not in flat:
-            flat[id(t)] = _flat(t, f"state.{n}", step, x_seq)
-    flat_state = [flat[id(t)] for t in state]
+    flat_state = _per_object(
+        state, lambda t, k: _flat(t, f"state.{_STATE_FIELDS[k]}", step, x_seq)
+    )
     flat_state[4] = flat_state[4].detach()  # the refractory count carries no gradient
     p = _param_block(params, step, x_seq)
     plain = not keep_traces and _plain_final(x_seq, flat_state, params)

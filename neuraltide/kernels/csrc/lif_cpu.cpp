@@ -55,23 +55,15 @@ constexpr int64_t kWideBytes = 1 << 20, kWideMinBytes = 128 << 10;
 // synaptic current and the adaptation, and their rows are neither read nor written.
 enum Shape : int { PER_NEURON = 0, UNIFORM = 1, PLAIN = 2 };
 
-// Whether any of t's values at [m0, m0 + n) is nonzero / NaN or inf. A broadcast state
-// (stride 0: a rest state) is one value, read once; otherwise a branch-free pass (an early
-// exit per neuron kept the loop scalar: a fifth of a one-step call at M = 256k).
-template <typename scalar_t>
-bool any_nonzero(PerNeuron<scalar_t> t, int64_t m0, int64_t n) {
-  if (t.stride == 0) return t.p[0] != scalar_t(0);
+// Whether pred holds for any of t's values at [m0, m0 + n). A broadcast state (stride 0: a
+// rest state) is one value, read once; otherwise a branch-free pass (an early exit per neuron
+// kept the loop scalar: a fifth of a one-step call at M = 256k).
+template <typename scalar_t, typename Pred>
+bool any_value(PerNeuron<scalar_t> t, int64_t m0, int64_t n, Pred pred) {
+  if (t.stride == 0) return pred(t.p[0]);
   bool any = false;
-  for (int64_t j = m0; j < m0 + n; ++j) any |= t[j] != scalar_t(0);
+  for (int64_t j = m0; j < m0 + n; ++j) any |= pred(t[j]);
   return any;
-}
-
-template <typename scalar_t>
-bool any_nonfinite(PerNeuron<scalar_t> t, int64_t m0, int64_t n) {
-  if (t.stride == 0) return not_finite(t.p[0]) != 0;
-  int64_t bad = 0;
-  for (int64_t j = m0; j < m0 + n; ++j) bad |= not_finite(t[j]);
-  return bad != 0;
 }
 
 // The shape of block [m0, m0 + n) of a scan with an (8, P) parameter block and initial state
@@ -85,7 +77,10 @@ int block_shape(int64_t P, const scalar_t* params, bool plain_allowed,
   if (!plain_allowed || params[P_ALPHA] != zero || params[P_RHO] != zero ||
       params[P_ADAPT] != zero)
     return UNIFORM;
-  return any_nonzero(a0, m0, n) || any_nonfinite(i0, m0, n) || any_nonfinite(s0, m0, n)
+  auto nonzero = [](scalar_t x) { return x != scalar_t(0); };
+  auto nonfinite = [](scalar_t x) { return not_finite(x) != 0; };
+  return any_value(a0, m0, n, nonzero) || any_value(i0, m0, n, nonfinite) ||
+                 any_value(s0, m0, n, nonfinite)
              ? UNIFORM
              : PLAIN;
 }
