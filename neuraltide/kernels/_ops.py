@@ -19,7 +19,6 @@ the field order of ``LIFFamilyState`` ``(i, v, a, s, ref)`` and ``LIFFamilyParam
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from enum import Enum, IntEnum
 from typing import Any, NamedTuple
@@ -137,7 +136,7 @@ def _flat(t: Tensor | float, name: str, step: torch.Size, like: Tensor) -> Tenso
     """``t`` broadcast to one step's shape and flattened to ``(M,)`` (differentiably)."""
     t = _as_tensor(t, like)
     try:
-        return t.expand(step).reshape(-1)
+        return (t if t.shape == step else t.expand(step)).reshape(-1)
     except RuntimeError:
         raise ValueError(
             f"lif_scan: {name} has shape {tuple(t.shape)}, which does not broadcast to one "
@@ -150,9 +149,10 @@ def _param_block(params: Sequence[Tensor | float], step: torch.Size, like: Tenso
     some parameter varies, flattened (neuron ``m`` of the ``M`` per step reads column
     ``m % P``). Per-layer parameters give ``P = 1``, per-neuron ones ``P`` = neurons per sample,
     so a batch never copies its parameters ``M`` times."""
+    if all(isinstance(t, Tensor) and t.dim() == 0 for t in params):
+        # per layer, the common case: one column (one stack, one differentiable cast)
+        return _as_tensor(torch.stack(tuple(params)), like).reshape(len(params), 1)
     tensors = [_as_tensor(t, like) for t in params]
-    if all(t.dim() == 0 for t in tensors):  # per layer, the common case: one column
-        return torch.stack(tensors).reshape(len(tensors), 1)
     first = len(step)  # the first step dimension along which a parameter varies
     for t, n in zip(tensors, _PARAM_FIELDS, strict=True):
         # (by hand: torch.broadcast_shapes took half of this function's time, per call)
@@ -175,47 +175,15 @@ def _param_block(params: Sequence[Tensor | float], step: torch.Size, like: Tenso
     )
 
 
-def _one_value(t: Tensor) -> float | None:
-    """The value of a CPU tensor that holds one (one element, or one broadcast: every stride
-    0), else ``None`` (also on other devices, where reading it would wait for the device)."""
-    if t.device.type != "cpu" or t.numel() == 0:
-        return None
-    if any(st != 0 for st, d in zip(t.stride(), t.shape, strict=True) if d > 1):
-        return None
-    return t.as_strided((), ()).item()  # the element at the storage offset
-
-
 def _per_object(ts: Sequence[Any], f: Callable[[Any, int], Any]) -> list[Any]:
     """``[f(t, k) for k, t in enumerate(ts)]``, with ``f`` called once per distinct object (at
-    the first index holding it): a rest state's fields, and a layer's unused parameters, are
-    one shared zero, and each call costs microseconds (a fifth of the op's time at small
-    sizes)."""
+    the first index holding it): a rest state's fields are one shared zero, and each call
+    costs microseconds."""
     done: dict[int, Any] = {}
     for k, t in enumerate(ts):
         if id(t) not in done:
             done[id(t)] = f(t, k)
     return [done[id(t)] for t in ts]
-
-
-def _plain_final(x_seq: Tensor, state: Sequence[Tensor], params: Sequence[Tensor | float]) -> bool:
-    """Whether the final ``i`` and ``a`` are known without the kernel writing them: a plain
-    LIF layer (``alpha``, ``rho``, ``adapt`` fixed at 0) ends with ``i`` = the last input and
-    ``a`` = 0, given one finite value for each of ``i0``, ``a0`` and ``s0`` (``0 * inf`` is NaN,
-    and a NaN stays). Their ``(1, M)`` outputs, megabytes at large sizes, are then not made (a
-    chunked run's spikes as ``s0`` are not one value: the kernel writes them then). Not under
-    ``torch.compile``: no branch on values."""
-    if torch.compiler.is_compiling():
-        return False
-    decays = params[1:4]  # alpha, rho, adapt
-    if any(isinstance(t, Tensor) and t.requires_grad for t in decays):
-        return False
-    def value(t: Tensor | float, _: int) -> float | None:
-        return _one_value(_as_tensor(t, x_seq))
-
-    if any(v != 0 for v in _per_object(decays, value)):
-        return False
-    values = _per_object((state[0], state[2], state[3]), value)  # i0, a0, s0
-    return all(v is not None and math.isfinite(v) for v in values)
 
 
 def _scan(
@@ -230,9 +198,9 @@ def _scan(
     caller: str,
 ) -> tuple[Tensor, ...]:
     """The op's ``(spikes, v, i, a, ref)``, flattened to ``(T, M)``; without ``keep_traces``
-    v, i and a hold only the last step ``(1, M)`` (i and a of a plain layer, which the op
-    leaves out, made here: :func:`_plain_final`). Raises ``ValueError`` (under the name
-    ``caller``) if ``x_seq`` holds NaN or inf."""
+    v, i and a hold only the last step ``(1, M)``, and i and a of a plain layer, which the op
+    leaves out, have no rows (``(0, M)``). Raises ``ValueError`` (under the name ``caller``)
+    if ``x_seq`` holds NaN or inf."""
     _check(x_seq, state, params)
     kind = surrogate_kind(surrogate)
     if kind is None:
@@ -261,14 +229,15 @@ def _scan(
     )
     flat_state[4] = flat_state[4].detach()  # the refractory count carries no gradient
     p = _param_block(params, step, x_seq)
-    plain = not keep_traces and _plain_final(x_seq, flat_state, params)
+    # The op leaves out the final i and a of a plain layer (alpha = rho = adapt = 0, i0, a0
+    # and s0 finite): megabytes at large sizes that follow from x. Not where a gradient
+    # reaches a decay through them, nor under torch.compile (a shape that depends on values).
+    final_ia = (keep_traces or torch.compiler.is_compiling()
+                or any(isinstance(t, Tensor) and t.requires_grad for t in params[1:4]))
     spikes, v, i, a, _flags, ref, nonfinite = torch.ops.neuraltide.lif_scan_fwd(
         x2, *flat_state, p, int(rkind), n_ref, bool(detach_reset), int(kind),
-        float(surrogate.alpha), keep_traces, not plain,
+        float(surrogate.alpha), keep_traces, final_ia,
     )
-    if plain:  # i = alpha * i + x is the last input, a = rho * a + adapt * s is zero
-        i = x_seq[-1].reshape(1, -1)
-        a = x_seq.new_zeros(()).expand(i.shape)
     if n_ref == 0:  # the op writes no counts then: they stay the initial ones
         ref = flat_state[4]
     if torch.compiler.is_compiling():  # no data-dependent branch inside a graph
@@ -367,12 +336,13 @@ def lif_scan(
     spikes, v, i, a, ref = _scan(x_seq, state, params, reset, n_ref, detach_reset, surrogate,
                                  False, caller)
     step = x_seq.shape[1:]
-    final = _new_state(  # v, i and a are the last step's (1, M) rows
-        state,
-        (i.reshape(step), v.reshape(step), a.reshape(step),
-         spikes.select(0, -1).reshape(step), ref.reshape(step)),
-    )
-    return spikes.reshape(x_seq.shape), final
+    spikes = spikes.view(x_seq.shape)
+    # v, i and a are the last step's (1, M) rows (each view costs microseconds at small sizes)
+    if i.shape[0] == 0:  # i = alpha * i + x is the last input, a = rho * a + adapt * s is 0
+        i, a = x_seq[-1], x_seq.new_zeros(()).expand(step)
+    else:
+        i, a = i.view(step), a.view(step)
+    return spikes, _new_state(state, (i, v.view(step), a, spikes[-1], ref.view(step)))
 
 
 # ---- autograd and fake implementations (registered once, after the library is loaded) -----
@@ -433,7 +403,9 @@ def _fake_fwd(
 ) -> tuple[Tensor, ...]:
     T, M = x.shape
     R = T if keep_traces else 1
-    R_ia = R if keep_traces or final_ia else 0
+    # without traces and final_ia, i and a are (0, M) where the CPU kernel finds them known
+    R_ia = (R if keep_traces or final_ia
+            else torch.library.get_ctx().new_dynamic_size(min=0, max=1))
     flags = x.new_empty((R, M) if n_ref > 0 else (0,), dtype=torch.uint8)
     traces = [x.new_empty((R, M)), x.new_empty((R_ia, M)), x.new_empty((R_ia, M))]
     nonfinite = x.new_empty((), dtype=torch.int64)

@@ -408,6 +408,40 @@ def test_one_value_state_and_the_plain_final_state(fused, T, synaptic, learn_alp
     assert (final_a.stride() == (0, 0)) == known
 
 
+@pytest.mark.parametrize("case", ["plain", "alpha in one column", "i0 inf at one neuron",
+                                  "a0 nan at one neuron", "final_ia"])
+def test_op_leaves_out_the_final_i_and_a_only_where_they_are_known(fused, case) -> None:
+    """Without traces and final_ia, the op gives (0, M) for i and a exactly where they follow
+    from x (alpha = rho = adapt = 0 in every column, i0, a0 and s0 finite at every neuron,
+    per neuron here); otherwise it writes them, equal to the reference's final state."""
+    dtype = torch.float64
+    x, state, p = make_case(8, 6, (2,), 5, (True,) * 8, 0, dtype)
+    zero = torch.zeros(5, dtype=dtype)
+    p = p._replace(alpha=zero, rho=zero, adapt=zero)
+    if case == "alpha in one column":
+        p = p._replace(alpha=torch.tensor([0.0, 0.0, 0.3, 0.0, 0.0], dtype=dtype))
+    if case == "i0 inf at one neuron":
+        state = state._replace(i=state.i.clone().index_put_((torch.tensor(1), torch.tensor(3)),
+                                                            torch.tensor(math.inf, dtype=dtype)))
+    if case == "a0 nan at one neuron":
+        state = state._replace(a=state.a.clone().index_put_((torch.tensor(0), torch.tensor(4)),
+                                                            torch.tensor(math.nan, dtype=dtype)))
+    step = x.shape[1:]
+    flat = [t.expand(step).reshape(-1).contiguous() for t in state]
+    params = torch.stack([t.expand(step).reshape(-1) for t in p])
+    kw = dict(reset=Reset.SUBTRACT, n_ref=0, detach_reset=False, surrogate=ATan(alpha=2.0))
+    out = torch.ops.neuraltide.lif_scan_fwd(
+        x.reshape(6, -1), *flat, params, int(kernels.ResetKind.SUBTRACT), 0, False,
+        int(kernels.SurrogateKind.ATAN), 2.0, False, case == "final_ia")
+    _, final, *_ = reference_scan(x, state, p, **kw)
+    if case == "plain":
+        assert out[2].shape == out[3].shape == (0, 10)
+        assert torch.equal(final.i, x[-1]) and torch.equal(final.a, torch.zeros_like(final.a))
+    else:
+        for got, want in ((out[2], final.i), (out[3], final.a)):
+            torch.testing.assert_close(got.reshape(step), want, rtol=0, atol=0, equal_nan=True)
+
+
 @pytest.mark.parametrize("broadcast", [False, True], ids=["per neuron", "one value"])
 def test_one_tensor_as_every_state_field(fused, broadcast) -> None:
     """One tensor passed as i, v, a and s (lif_scan flattens each distinct object once, and
@@ -486,6 +520,23 @@ def test_opcheck(fused, n_ref, state_grad) -> None:
     torch.library.opcheck(torch.ops.neuraltide.lif_scan_fwd.default, args,
                           test_utils=("test_schema", "test_autograd_registration",
                                       "test_faketensor", "test_aot_dispatch_static"))
+
+
+@pytest.mark.parametrize("plain", [False, True])  # i and a left out, or written
+def test_opcheck_without_final_ia(fused, plain) -> None:
+    """The fake kernel gives i and a a data-dependent number of rows (0 or 1) where the op may
+    leave them out (final_ia=False)."""
+    x, state, p = make_case(12, 5, (2,), 3, (True,) * 8, 0, torch.float64)
+    if plain:
+        zero = torch.zeros((), dtype=torch.float64)
+        p = p._replace(alpha=zero.expand(3), rho=zero, adapt=zero)
+    flat = [t.reshape(-1) for t in state]
+    params = torch.stack([t.expand(2, 3).reshape(-1) for t in p])
+    args = (x.reshape(5, -1).requires_grad_(), *flat, params, int(kernels.ResetKind.SUBTRACT), 0,
+            False, int(kernels.SurrogateKind.ATAN), 2.0, False, False)
+    torch.library.opcheck(torch.ops.neuraltide.lif_scan_fwd.default, args,
+                          test_utils=("test_schema", "test_autograd_registration",
+                                      "test_faketensor"))
 
 
 def test_torch_compile_equals_eager(fused) -> None:

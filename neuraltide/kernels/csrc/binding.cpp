@@ -8,9 +8,11 @@
 //       -> (spikes (T, M), v, i, a (R, M), flags (R, M) uint8 or (0,) if n_ref == 0,
 //           ref (M,), or (0,) if n_ref == 0 (the counts never change then: the final count is
 //           ref0), nonfinite () int64: > 0 when an input was NaN or inf)
-//          with R = T, or R = 1 (the last step only) without keep_traces, and i, a (0, M)
-//          without keep_traces and final_ia (for a caller that knows them); neuron m reads
-//          column m % P of params (P = 1: per layer; P = neurons per sample: per neuron)
+//          with R = T, or R = 1 (the last step only) without keep_traces; without
+//          keep_traces and final_ia, i and a are (0, M) where they are known (on the CPU, a
+//          plain layer: i = x[T - 1], a = 0, lif_final_ia_known_cpu), for the caller to make;
+//          neuron m reads column m % P of params (P = 1: per layer; P = neurons per sample:
+//          per neuron)
 //   neuraltide::lif_scan_bwd(grad_spikes (T, M), grad_v?, grad_i?, grad_a? (T, M),
 //                            x (T, M), i0, v0, a0, s0, ref0 (M,), params (8, P),
 //                            reset, n_ref, detach_reset, surrogate, surrogate_alpha,
@@ -132,8 +134,19 @@ fwd_impl(const at::Tensor& x_in, const at::Tensor& i0_in, const at::Tensor& v0_i
   const int64_t R = keep_traces ? T : 1;
   // large CPU outputs come from the block cache (no page faults when a size comes again)
   const at::ScalarType dt = x.scalar_type();
-  // i and a are left out only without traces, for a caller that knows them (final_ia)
-  const int64_t R_ia = keep_traces || final_ia ? R : 0;
+  // i and a are left out only without traces, where the caller can make them (not final_ia)
+  // and they are known: the shape (0, M) tells it (a value check on the CPU only, where it
+  // costs no wait for the device)
+  bool ia_known = false;
+  if (!keep_traces && !final_ia && x.is_cpu()) {
+    AT_DISPATCH_FLOATING_TYPES(dt, "lif_final_ia_known", [&] {
+      ia_known = lif_final_ia_known_cpu<scalar_t>(M, P, params.data_ptr<scalar_t>(),
+                                                  per_neuron<scalar_t>(i0),
+                                                  per_neuron<scalar_t>(a0),
+                                                  per_neuron<scalar_t>(s0));
+    });
+  }
+  const int64_t R_ia = ia_known ? 0 : R;
   at::Tensor spikes = new_output({T, M}, x, dt), v = new_output({R, M}, x, dt),
              i = new_output({R_ia, M}, x, dt), a = new_output({R_ia, M}, x, dt);
   // without a refractory period there are no flags, and the counts stay ref0's

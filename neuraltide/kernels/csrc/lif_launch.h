@@ -49,6 +49,14 @@ void lif_scan_forward_cpu(const LifConfig& cfg, int64_t T, int64_t M, int64_t P,
                           scalar_t* i_out, scalar_t* a_out, uint8_t* flags, scalar_t* ref_out,
                           int64_t* nonfinite);
 
+// Whether a CPU forward without traces may leave out the final i and a, which follow from x:
+// with alpha = rho = adapt = 0 in every column of params (8, P), the last step leaves
+// i = x[T - 1] and a = 0, given i0, a0 and s0 finite (0 * inf is NaN, and a NaN stays; an
+// input that is NaN or inf is reported through `nonfinite`).
+template <typename scalar_t>
+bool lif_final_ia_known_cpu(int64_t M, int64_t P, const scalar_t* params, PerNeuron<scalar_t> i0,
+                            PerNeuron<scalar_t> a0, PerNeuron<scalar_t> s0);
+
 // The CPU backward recomputes the forward from x and the initial state (nothing per step is
 // saved); g_spikes is (T, M), or one value broadcast to every element if g_spikes_broadcast.
 template <typename scalar_t>
