@@ -66,25 +66,6 @@ bool any_value(PerNeuron<scalar_t> t, int64_t m0, int64_t n, Pred pred) {
   return any;
 }
 
-// The shape of block [m0, m0 + n) of a scan with an (8, P) parameter block and initial state
-// i0, a0, s0; `plain_allowed`: the caller's conditions for PLAIN hold (no parameter gradient).
-template <typename scalar_t>
-int block_shape(int64_t P, const scalar_t* params, bool plain_allowed,
-                PerNeuron<scalar_t> i0, PerNeuron<scalar_t> a0, PerNeuron<scalar_t> s0,
-                int64_t m0, int64_t n) {
-  if (P != 1) return PER_NEURON;
-  const scalar_t zero = scalar_t(0);
-  if (!plain_allowed || params[P_ALPHA] != zero || params[P_RHO] != zero ||
-      params[P_ADAPT] != zero)
-    return UNIFORM;
-  auto nonzero = [](scalar_t x) { return x != scalar_t(0); };
-  auto nonfinite = [](scalar_t x) { return not_finite(x) != 0; };
-  return any_value(a0, m0, n, nonzero) || any_value(i0, m0, n, nonfinite) ||
-                 any_value(s0, m0, n, nonfinite)
-             ? UNIFORM
-             : PLAIN;
-}
-
 // Whether any of v[0, n) is NaN or inf: x - x summed per lane (0, or NaN once one is, as
 // Carry::bad), a pass that vectorises, where a boolean reduction or an early exit stays
 // scalar (2-3% of the forward of 100 steps of 32k neurons).
@@ -99,6 +80,31 @@ bool any_nonfinite(const scalar_t* __restrict__ v, int64_t n) {
   bool any = false;
   for (int64_t l = 0; l < L; ++l) any |= lanes[l] != scalar_t(0);
   return any;
+}
+
+// Whether any of t's values at [m0, m0 + n) is NaN or inf: a broadcast state is one value, a
+// contiguous one gets the pass above.
+template <typename scalar_t>
+bool any_nonfinite(PerNeuron<scalar_t> t, int64_t m0, int64_t n) {
+  if (t.stride == 1) return any_nonfinite(t.p + m0, n);
+  return any_value(t, m0, n, [](scalar_t x) { return not_finite(x) != 0; });
+}
+
+// The shape of block [m0, m0 + n) of a scan with an (8, P) parameter block and initial state
+// i0, a0, s0; `plain_allowed`: the caller's conditions for PLAIN hold (no parameter gradient).
+template <typename scalar_t>
+int block_shape(int64_t P, const scalar_t* params, bool plain_allowed,
+                PerNeuron<scalar_t> i0, PerNeuron<scalar_t> a0, PerNeuron<scalar_t> s0,
+                int64_t m0, int64_t n) {
+  if (P != 1) return PER_NEURON;
+  const scalar_t zero = scalar_t(0);
+  if (!plain_allowed || params[P_ALPHA] != zero || params[P_RHO] != zero ||
+      params[P_ADAPT] != zero)
+    return UNIFORM;
+  auto nonzero = [](scalar_t x) { return x != scalar_t(0); };
+  return any_value(a0, m0, n, nonzero) || any_nonfinite(i0, m0, n) || any_nonfinite(s0, m0, n)
+             ? UNIFORM
+             : PLAIN;
 }
 
 // Prefetches [p, p + bytes) a cache line at a time: for a read into the L2 cache (locality 1,
@@ -787,9 +793,7 @@ bool lif_final_ia_known_cpu(int64_t M, int64_t P, const scalar_t* params, PerNeu
   for (const int q : {P_ALPHA, P_RHO, P_ADAPT})
     for (int64_t c = 0; c < P; ++c)
       if (params[q * P + c] != scalar_t(0)) return false;
-  auto nonfinite = [](scalar_t x) { return not_finite(x) != 0; };
-  return !(any_value(i0, 0, M, nonfinite) || any_value(a0, 0, M, nonfinite) ||
-           any_value(s0, 0, M, nonfinite));
+  return !(any_nonfinite(i0, 0, M) || any_nonfinite(a0, 0, M) || any_nonfinite(s0, 0, M));
 }
 
 #define NT_INSTANTIATE(scalar_t)                                                               \
