@@ -1,7 +1,9 @@
 """The benchmark suites measure what they say, compare equal work, and report missing peers."""
 
+import itertools
 import json
 import math
+import time
 
 import pytest
 
@@ -49,6 +51,24 @@ def test_fused_kernel_keeps_only_the_input_and_peaks_below_a_third_of_the_scan()
     assert 0 < fused["peak_b"] < scan["peak_b"] / 3, (fused["peak_b"], scan["peak_b"])
     floor = rows[2]
     assert floor["fwd_ms"] < floor["fwd_bwd_ms"]  # twice the bytes of the forward alone
+
+
+def test_floor_is_timed_in_turn_with_neuraltides_row() -> None:
+    """The target is a ratio to the floor: the two are timed in alternating rounds, so a
+    drift of the machine's speed reaches both (the medians keep each function apart)."""
+    calls: list[str] = []
+
+    def fast() -> None:
+        calls.append("fast")
+
+    def slow() -> None:
+        calls.append("slow")
+        time.sleep(2e-4)
+
+    t_fast, t_slow = lif._medians([fast, slow], 0.05)
+    switches = sum(a != b for a, b in itertools.pairwise(calls))
+    assert calls[0] == "fast" and switches == 2 * lif.ROUNDS - 1
+    assert 0 < t_fast < 1e-4 < 2e-4 <= t_slow
 
 
 def test_memory_table_shows_what_learned_parameters_cost_the_scan() -> None:

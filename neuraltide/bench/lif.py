@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import math
 import os
+import statistics
 import subprocess
 import sys
 from collections.abc import Callable
@@ -279,39 +280,69 @@ def _median(fn: Callable[[], None], min_run_time: float) -> float:
         min_run_time=min_run_time).median
 
 
+#: rounds over which NeuralTide's row and the floor are timed in turn (:func:`_medians`)
+ROUNDS = 5
+
+
+def _medians(fns: list[Callable[[], None]], min_run_time: float) -> list[float]:
+    """Each function's median time [s], the functions timed in turn for :data:`ROUNDS` rounds
+    of ``min_run_time / ROUNDS`` each: the median of each one's rounds. On a shared machine
+    whose speed drifts by tens of percent over a minute, a ratio of two of them then compares
+    times taken under the same conditions."""
+    per: list[list[float]] = [[] for _ in fns]
+    for _ in range(ROUNDS):
+        for f, times in zip(fns, per, strict=True):
+            times.append(_median(f, min_run_time / ROUNDS))
+    return [statistics.median(times) for times in per]
+
+
 def _empty_row(size: tuple[int, int, int], name: str, note: str) -> dict:
     return dict(size=size, name=name, note=note, fwd_ms=math.nan, fwd_bwd_ms=math.nan,
                 saved_b=math.nan, peak_b=math.nan, equal=math.nan)
 
 
-def _row(size: tuple[int, int, int], name: str, x: torch.Tensor, f: Step,
-         reference: torch.Tensor, min_run_time: float, peak: bool) -> dict:
-    steps = x.numel()
-    f(x)  # warm-up (and torch.compile's compilation) outside the timing
-    equal = float((f(x.detach()).detach() == reference).double().mean())
-    return dict(size=size, name=name, note="",
-                fwd_ms=1e3 * _median(lambda: _forward(f, x), min_run_time),
-                fwd_bwd_ms=1e3 * _median(lambda: _fwd_bwd(f, x), min_run_time),
-                saved_b=saved_bytes(f, x) / steps,
-                peak_b=peak_growth(name, f, x) / steps if peak else math.nan, equal=equal)
-
-
-def _floor(size: tuple[int, int, int], device: torch.device | str,
-           min_run_time: float) -> dict:
+def _floor_copies(size: tuple[int, int, int],
+                  device: torch.device | str) -> tuple[Callable[[], None], ...]:
     """The bytes the fused scan must move, as one copy each (a copy of n bytes reads n/2 and
-    writes n/2): forward, read x and write the spikes; backward, read x and write its
-    gradient (the spikes' gradient, of a sum, is one broadcast value)."""
+    writes n/2): forward, read x and write the spikes; forward + backward, also read x again
+    and write its gradient (the spikes' gradient, of a sum, is one broadcast value)."""
     steps = math.prod(size)
     fwd_bytes = bwd_bytes = steps * 2 * 4  # float32
-    times = []
+    copies = []
     for total in (fwd_bytes, fwd_bytes + bwd_bytes):
         src = torch.ones(int(total // 8), device=device)
         dst = torch.empty_like(src)
         dst.copy_(src)
-        times.append(1e3 * _median(lambda d=dst, s=src: d.copy_(s), min_run_time))
+
+        def copy(d: torch.Tensor = dst, s: torch.Tensor = src) -> None:
+            d.copy_(s)
+
+        copies.append(copy)
+    return tuple(copies)
+
+
+def _floor_row(size: tuple[int, int, int], fwd_ms: float, fwd_bwd_ms: float) -> dict:
     return dict(size=size, name="bandwidth floor (one copy of the same bytes)", note="",
-                fwd_ms=times[0], fwd_bwd_ms=times[1], saved_b=math.nan, peak_b=math.nan,
+                fwd_ms=fwd_ms, fwd_bwd_ms=fwd_bwd_ms, saved_b=math.nan, peak_b=math.nan,
                 equal=math.nan)
+
+
+def _row(size: tuple[int, int, int], name: str, x: torch.Tensor, f: Step,
+         reference: torch.Tensor, min_run_time: float, peak: bool,
+         floor: tuple[Callable[[], None], ...] = ()) -> list[dict]:
+    """The row of ``f``; with ``floor`` (:func:`_floor_copies`), also the floor's row, each
+    copy timed in turn with the same pass of ``f`` (:func:`_medians`)."""
+    steps = x.numel()
+    f(x)  # warm-up (and torch.compile's compilation) outside the timing
+    equal = float((f(x.detach()).detach() == reference).double().mean())
+    fwd = _medians([lambda: _forward(f, x), *floor[:1]], min_run_time)
+    fwd_bwd = _medians([lambda: _fwd_bwd(f, x), *floor[1:]], min_run_time)
+    rows = [dict(size=size, name=name, note="", fwd_ms=1e3 * fwd[0], fwd_bwd_ms=1e3 * fwd_bwd[0],
+                 saved_b=saved_bytes(f, x) / steps,
+                 peak_b=peak_growth(name, f, x) / steps if peak else math.nan, equal=equal)]
+    if floor:
+        rows.append(_floor_row(size, 1e3 * fwd[1], 1e3 * fwd_bwd[1]))
+    return rows
 
 
 def measure(quick: bool = False, sizes: list[tuple[int, int, int]] | None = None,
@@ -331,8 +362,12 @@ def measure(quick: bool = False, sizes: list[tuple[int, int, int]] | None = None
         for reset in (Reset.SUBTRACT_AFTER_LEAK, Reset.SUBTRACT):
             with torch.no_grad():
                 references[reset] = _neuraltide(reset)(x)
-        rows.append(_row(size, OURS, x, _BY_NAME[OURS].make(size[0]),
-                         references[Reset.SUBTRACT_AFTER_LEAK], min_run_time, peak))
+        # the floor is timed in turn with NeuralTide's row (their ratio is the target), and
+        # listed last
+        ours, floor = _row(size, OURS, x, _BY_NAME[OURS].make(size[0]),
+                           references[Reset.SUBTRACT_AFTER_LEAK], min_run_time, peak,
+                           _floor_copies(size, device))
+        rows.append(ours)
         for c in contenders if contenders is not None else CONTENDERS:
             f = c.make(size[0]) if quick is False or c.quick_ok else \
                 "not run with --quick (compiling takes about a minute)"
@@ -340,9 +375,9 @@ def measure(quick: bool = False, sizes: list[tuple[int, int, int]] | None = None
                 rows.append(_empty_row(size, c.name, f))
             else:
                 # compiling inside the fresh process would be what its peak measures
-                rows.append(_row(size, c.name, x, f, references[c.reset], min_run_time,
+                rows.extend(_row(size, c.name, x, f, references[c.reset], min_run_time,
                                  peak and "compile" not in c.name))
-        rows.append(_floor(size, device, min_run_time))
+        rows.append(floor)
     return rows
 
 
