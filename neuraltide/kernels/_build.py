@@ -1,10 +1,10 @@
 """Just-in-time build of the fused kernels (``csrc/``) with ``torch.utils.cpp_extension``.
 
 Nothing is built at import. The first call of :func:`load` compiles the C++ sources into
-``TORCH_EXTENSIONS_DIR`` (default ``~/.cache/torch_extensions``; about 60 s cold on 2 cores,
-0.02 s when cached), loads the library, which registers the ``torch.ops.neuraltide`` ops, and
-registers their autograd and fake (meta) implementations. The outcome, success or the reason of
-failure, is remembered for the process, so a failed build is tried once only.
+``TORCH_EXTENSIONS_DIR`` (default ``~/.cache/torch_extensions``; about 4 minutes cold on 2
+cores, 0.02 s when cached), loads the library, which registers the ``torch.ops.neuraltide``
+ops and their autograd, and registers their fake (meta) implementations. The outcome, success
+or the reason of failure, is remembered for the process, so a failed build is tried once only.
 
 CUDA sources are compiled only when torch itself has CUDA and ``CUDA_HOME`` is known; set
 ``NEURALTIDE_BUILD_CUDA=0`` to skip them or ``=1`` to insist (a failure is then reported).
@@ -86,7 +86,8 @@ def _build() -> BuildStatus:
         return BuildStatus(False, False, "ninja is not installed (pip install ninja)")
     cuda = _want_cuda()
     sources = [str(CSRC / name) for name in
-               ("binding.cpp", "lif_cpu.cpp", "host_cache.cpp", "network_cpu.cpp")]
+               ("binding.cpp", "lif_autograd.cpp", "lif_cpu.cpp", "host_cache.cpp",
+                "network_cpu.cpp")]
     cflags = [*_CFLAGS, *_OPENMP]
     if cuda:
         sources.append(str(CSRC / "lif_cuda.cu"))

@@ -3,9 +3,9 @@ r"""The fused LIF-family scan as a differentiable PyTorch function.
 :func:`lif_scan` runs ``T`` steps of ``neuraltide.neurons.lif_family_step`` in one call of the
 ``torch.ops.neuraltide.lif_scan_fwd`` custom op (C++ ``csrc/``): the same equations, evaluated
 in the same order, so spikes and state traces are bit-identical to the scanned reference in
-float32 and float64; its backward (``lif_scan_bwd``, registered with
-``torch.library.register_autograd``) recomputes the forward from the input and runs the scan
-in reverse time with the surrogate derivative, returning gradients for the input, the initial
+float32 and float64; its backward (``lif_scan_bwd``, registered as the op's autograd in C++,
+``csrc/lif_autograd.cpp``) recomputes the forward from the input and runs the scan in reverse
+time with the surrogate derivative, returning gradients for the input, the initial
 state (``i, v, a, s``) and all eight parameters. Nothing per step is kept for the backward
 but the input itself (autograd holds a reference to it: ``sizeof(dtype)`` bytes per
 neuron-step, where the PyTorch scan keeps at least as much and, with learned parameters,
@@ -345,55 +345,8 @@ def lif_scan(
     return spikes, _new_state(state, (i, v.view(step), a, spikes[-1], ref.view(step)))
 
 
-# ---- autograd and fake implementations (registered once, after the library is loaded) -----
-
-
-def _setup_context(ctx: Any, inputs: tuple[Any, ...], output: tuple[Tensor, ...]) -> None:
-    # the backward recomputes the forward: nothing of the output is kept, only the inputs
-    x, i0, v0, a0, s0, ref0, params, reset, n_ref, detach, kind, alpha, *_traces = inputs
-    ctx.save_for_backward(x, i0, v0, a0, s0, ref0, params)
-    ctx.config = (reset, n_ref, detach, kind, alpha)
-    ctx.set_materialize_grads(False)
-
-
-def _backward(
-    ctx: Any,
-    g_spikes: Tensor | None,
-    g_v: Tensor | None,
-    g_i: Tensor | None,
-    g_a: Tensor | None,
-    _g_flags: Tensor | None,
-    _g_ref: Tensor | None,
-    _g_nonfinite: Tensor | None,
-) -> tuple[Tensor | None, ...]:
-    x, i0, v0, a0, s0, ref0, params = ctx.saved_tensors
-    if g_spikes is None:  # one zero, read as broadcast by the kernel
-        g_spikes = x.new_zeros(()).expand(x.shape)
-    # the traces are (1, M) without keep_traces: their gradient is that of the last step
-    g_v, g_i, g_a = (_full_trace_grad(g, x) for g in (g_v, g_i, g_a))
-    params_grad = ctx.needs_input_grad[6]
-    state_grad = any(ctx.needs_input_grad[1:5])  # i0, v0, a0, s0
-    g_x, g_i0, g_v0, g_a0, g_s0, g_p = torch.ops.neuraltide.lif_scan_bwd(
-        g_spikes, g_v, g_i, g_a, x, i0, v0, a0, s0, ref0, params, *ctx.config, params_grad,
-        state_grad,
-    )
-    if not state_grad:
-        g_i0 = g_v0 = g_a0 = g_s0 = None
-    if params_grad:  # per neuron (8, M) -> the (8, P) columns of the parameter block
-        P = params.shape[1]
-        g_p = g_p.view(params.shape[0], -1, P).sum(1)
-    else:
-        g_p = None
-    return g_x, g_i0, g_v0, g_a0, g_s0, None, g_p, *(None,) * 7  # no gradient for the options
-
-
-def _full_trace_grad(g: Tensor | None, x: Tensor) -> Tensor | None:
-    """A trace's gradient as (T, M): a last-step-only trace's (1, M) goes to row T - 1."""
-    if g is None or g.shape[0] == x.shape[0]:
-        return g
-    full = x.new_zeros(x.shape)
-    full[-1] = g[0]
-    return full
+# ---- fake implementations (registered once, after the library is loaded) ---------------
+# (the autograd of lif_scan_fwd is registered in C++: csrc/lif_autograd.cpp)
 
 
 def _fake_fwd(
@@ -428,12 +381,9 @@ _registered: list[bool] = []
 
 
 def register_python_parts() -> None:
-    """Register autograd and fake kernels of the loaded C++ ops (idempotent)."""
+    """Register the fake kernels of the loaded C++ ops (idempotent)."""
     if _registered:
         return
     torch.library.register_fake("neuraltide::lif_scan_fwd")(_fake_fwd)
     torch.library.register_fake("neuraltide::lif_scan_bwd")(_fake_bwd)
-    torch.library.register_autograd(
-        "neuraltide::lif_scan_fwd", _backward, setup_context=_setup_context
-    )
     _registered.append(True)

@@ -519,7 +519,8 @@ def test_opcheck(fused, n_ref, state_grad) -> None:
             int(kernels.SurrogateKind.ATAN), 2.0)
     torch.library.opcheck(torch.ops.neuraltide.lif_scan_fwd.default, args,
                           test_utils=("test_schema", "test_autograd_registration",
-                                      "test_faketensor", "test_aot_dispatch_static"))
+                                      "test_faketensor", "test_aot_dispatch_static",
+                                      "test_aot_dispatch_dynamic"))
 
 
 @pytest.mark.parametrize("plain", [False, True])  # i and a left out, or written

@@ -1,6 +1,7 @@
 // The torch.library binding of the fused LIF-family scan: schema, input checks, and the CPU
-// (and, when built with NT_WITH_CUDA, CUDA) implementations. Autograd and the fake (meta)
-// kernels are registered from Python (neuraltide/kernels/_ops.py).
+// (and, when built with NT_WITH_CUDA, CUDA) implementations. The autograd of lif_scan_fwd is
+// lif_autograd.cpp's; the fake (meta) kernels are registered from Python
+// (neuraltide/kernels/_ops.py).
 //
 //   neuraltide::lif_scan_fwd(x (T, M), i0, v0, a0, s0, ref0 (M,), params (8, P),
 //                            reset, n_ref, detach_reset, surrogate, surrogate_alpha,
