@@ -100,3 +100,19 @@ def test_json_output_holds_rows_and_markdown(tmp_path, monkeypatch) -> None:
     assert [r["name"] for r in section["rows"]][:2] == ["NeuralTide (fused kernel)",
                                                         lif.CONTENDERS[0].name]
     assert section["markdown"].startswith("Measured ") and data["machine"]
+
+
+def test_stamp_names_the_cpu_model() -> None:
+    """Shared machines change CPU between runs (and every ratio with it): the stamp says
+    which one, as /proc/cpuinfo names it where there is one."""
+    from neuraltide.bench import _common
+
+    name = _common.cpu_name()
+    assert name and name in _common.stamp()
+    try:
+        with open("/proc/cpuinfo") as f:
+            models = [ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")]
+    except OSError:
+        models = []
+    if models:
+        assert name.startswith(models[0])
