@@ -306,6 +306,32 @@ def test_plain_and_general_blocks_in_one_layer(fused, dtype) -> None:
                                atol=1e-6)
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("n_ref", [0, 2])
+@pytest.mark.parametrize("general", [False, True])
+def test_long_scans_backward_blocks_sized_by_what_they_keep(fused, dtype, n_ref, general) -> None:
+    """The backward's blocks are as wide as the recomputed states they keep allow: over 600
+    steps a plain layer without a refractory period keeps v alone (blocks of ~200 neurons),
+    with one also s and a flag (~100), the general path four values (~50; a != 0 at the
+    start in the middle of the layer). Each splits 3 x 300 neurons into ragged blocks; the
+    input's gradient equals the reference's."""
+    x, state, p = _plain_case(9, 600, (3, 300), 0.0, dtype)
+    if general:
+        a = torch.zeros_like(state.a)
+        a[1, 100:140] = 0.1
+        state = state._replace(a=a)
+    kw = dict(reset=Reset.SUBTRACT, n_ref=n_ref, detach_reset=False, surrogate=ATan(alpha=2.0))
+    grads = []
+    for scan in (reference_scan, lif_scan):
+        xx = x.clone().requires_grad_()
+        spikes = scan(xx, state, p, **kw)[0]
+        grads.append(torch.autograd.grad((spikes * torch.linspace(0, 1, 300, dtype=dtype)).sum(),
+                                         xx)[0])
+    assert grads[0].abs().sum() > 0
+    torch.testing.assert_close(grads[1], grads[0], rtol=1e-5 if dtype == torch.float64 else 1e-4,
+                               atol=1e-6)
+
+
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("n_ref", [0, 2])
 @pytest.mark.parametrize("reset", [Reset.SUBTRACT_AFTER_LEAK, Reset.TO_VALUE])

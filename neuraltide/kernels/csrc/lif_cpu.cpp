@@ -157,10 +157,13 @@ int64_t forward_width(bool stream, int64_t P, int64_t M) {
 }
 
 // The backward's block width for T steps: as wide as kBlock allows while the recomputed
-// states (4 values and a flag byte per neuron-step) fit in kBufferBytes.
+// states fit in kBufferBytes: `kept` values per neuron-step (backward_block keeps i, v, a, s;
+// PLAIN v and s, or v alone without a refractory period) and, with one, a flag byte. (A plain
+// layer's 500 steps had 48 neurons per block, sized for four values: 2.1x the floor.)
 template <typename scalar_t>
-int64_t backward_width(int64_t T) {
-  const int64_t per_neuron = (T > 0 ? T : 1) * (4 * int64_t(sizeof(scalar_t)) + 1);
+int64_t backward_width(int64_t T, int64_t kept, bool ref) {
+  const int64_t per_step = kept * int64_t(sizeof(scalar_t)) + (ref ? 1 : 0);
+  const int64_t per_neuron = (T > 0 ? T : 1) * per_step;
   // (the rows' padding, kPad values per step, is left out of the budget)
   const int64_t w = (kBufferBytes / per_neuron) / kMinBlock * kMinBlock;
   return std::max(kMinBlock, std::min(kBlock, w));
@@ -821,10 +824,12 @@ void lif_scan_backward_cpu(const LifConfig& cfg, int64_t T, int64_t M, int64_t P
                            PerNeuron<scalar_t> ref0, const scalar_t* params, scalar_t* g_x,
                            scalar_t* g_i0, scalar_t* g_v0, scalar_t* g_a0, scalar_t* g_s0,
                            scalar_t* g_params) {
-  const int64_t width = backward_width<scalar_t>(T);
+  const bool has_ref = cfg.n_ref > 0;
+  // a plain layer (every block PLAIN) keeps fewer values per step: wider blocks
+  const bool plain = block_shape(P, params, g_params == nullptr, i0, a0, s0, 0, M) == PLAIN;
+  const int64_t width = backward_width<scalar_t>(T, !plain ? 4 : has_ref ? 2 : 1, has_ref);
   const int64_t nblocks = (M + width - 1) / width;
   const OutputGrads<scalar_t> g{g_spikes, g_spikes_broadcast, g_v, g_i, g_a};
-  const bool has_ref = cfg.n_ref > 0;
   const bool stream = T * M * int64_t(sizeof(scalar_t)) >= kStreamBytes;
   at::parallel_for(0, nblocks, grain(width, T), [&](int64_t b_begin, int64_t b_end) {
     // per thread, kept between calls: its pages are touched once
