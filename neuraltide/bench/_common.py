@@ -27,7 +27,8 @@ def machine() -> str:
     """One line describing where the numbers were taken (CPU or the CUDA device)."""
     where = (torch.cuda.get_device_name() if torch.cuda.is_available()
              else f"{cpu_name()}, {os.cpu_count()} cores")
-    return f"{where}, torch {torch.__version__}, {torch.get_num_threads()} threads"
+    threads = torch.get_num_threads()
+    return f"{where}, torch {torch.__version__}, {threads} thread{'s' if threads != 1 else ''}"
 
 
 def stamp() -> str:
