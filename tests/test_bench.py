@@ -65,7 +65,7 @@ def test_floor_is_timed_in_turn_with_neuraltides_row() -> None:
         calls.append("slow")
         time.sleep(2e-4)
 
-    t_fast, t_slow = lif._medians([fast, slow], 0.05)
+    t_fast, t_slow = lif._medians([fast, slow], 0.05, lif.ROUNDS)
     switches = sum(a != b for a, b in itertools.pairwise(calls))
     assert calls[0] == "fast" and switches == 2 * lif.ROUNDS - 1
     assert 0 < t_fast < 1e-4 < 2e-4 <= t_slow

@@ -280,19 +280,19 @@ def _median(fn: Callable[[], None], min_run_time: float) -> float:
         min_run_time=min_run_time).median
 
 
-#: rounds over which NeuralTide's row and the floor are timed in turn (:func:`_medians`)
+#: rounds in which NeuralTide's row and the floor are timed in turn (:func:`_medians`)
 ROUNDS = 5
 
 
-def _medians(fns: list[Callable[[], None]], min_run_time: float) -> list[float]:
-    """Each function's median time [s], the functions timed in turn for :data:`ROUNDS` rounds
-    of ``min_run_time / ROUNDS`` each: the median of each one's rounds. On a shared machine
-    whose speed drifts by tens of percent over a minute, a ratio of two of them then compares
-    times taken under the same conditions."""
+def _medians(fns: list[Callable[[], None]], min_run_time: float, rounds: int) -> list[float]:
+    """Each function's median time [s], the functions timed in turn for ``rounds`` rounds of
+    ``min_run_time / rounds`` each: the median of each one's rounds. On a shared machine whose
+    speed drifts by tens of percent over a minute, a ratio of two of them then compares times
+    taken under the same conditions."""
     per: list[list[float]] = [[] for _ in fns]
-    for _ in range(ROUNDS):
+    for _ in range(rounds):
         for f, times in zip(fns, per, strict=True):
-            times.append(_median(f, min_run_time / ROUNDS))
+            times.append(_median(f, min_run_time / rounds))
     return [statistics.median(times) for times in per]
 
 
@@ -335,12 +335,9 @@ def _row(size: tuple[int, int, int], name: str, x: torch.Tensor, f: Step,
     steps = x.numel()
     f(x)  # warm-up (and torch.compile's compilation) outside the timing
     equal = float((f(x.detach()).detach() == reference).double().mean())
-    if floor:
-        fwd = _medians([lambda: _forward(f, x), floor[0]], min_run_time)
-        fwd_bwd = _medians([lambda: _fwd_bwd(f, x), floor[1]], min_run_time)
-    else:  # (in rounds, a peer's 40 s call would run five times)
-        fwd = [_median(lambda: _forward(f, x), min_run_time)]
-        fwd_bwd = [_median(lambda: _fwd_bwd(f, x), min_run_time)]
+    rounds = ROUNDS if floor else 1  # (in rounds, a peer's 40 s call would run five times)
+    fwd = _medians([lambda: _forward(f, x), *floor[:1]], min_run_time, rounds)
+    fwd_bwd = _medians([lambda: _fwd_bwd(f, x), *floor[1:]], min_run_time, rounds)
     rows = [dict(size=size, name=name, note="", fwd_ms=1e3 * fwd[0], fwd_bwd_ms=1e3 * fwd_bwd[0],
                  saved_b=saved_bytes(f, x) / steps,
                  peak_b=peak_growth(name, f, x) / steps if peak else math.nan, equal=equal)]

@@ -840,7 +840,9 @@ void lif_scan_backward_cpu(const LifConfig& cfg, int64_t T, int64_t M, int64_t P
     for (int64_t b = b_begin; b < b_end; ++b) {
       const int64_t m0 = b * width;
       const int64_t n = std::min(width, M - m0);
-      const int shape = block_shape(P, params, g_params == nullptr, i0, a0, s0, m0, n);
+      // (a plain layer's blocks are all PLAIN: their states were checked above)
+      const int shape =
+          plain ? PLAIN : block_shape(P, params, g_params == nullptr, i0, a0, s0, m0, n);
       backward_dispatch<scalar_t>(cfg.detach_reset, g_params != nullptr, cfg.reset, has_ref,
                                   shape, cfg, stream, T, M, P, m0, n,
                                   b + 1 < b_end ? std::min(width, M - m0 - n) : 0, g, x, i0,
